@@ -1,0 +1,1 @@
+"""pgsuite learners, the command line (``python -m agents.train``) and the run machinery."""

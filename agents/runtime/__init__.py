@@ -1,0 +1,1 @@
+"""Run machinery shared by every learner: run directory, logger, progress, checkpoints, seeding, eval."""

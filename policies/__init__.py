@@ -1,0 +1,1 @@
+"""Torch modules mapping observations to action distributions (imports only ``envs`` below it)."""
