@@ -24,6 +24,7 @@ class EnvConfig:
         max_episode_steps: optional horizon override (``TimeLimit``).
         budgets: named run budgets (``smoke``, ``default``, ``paper``...) merged by ``budget=<name>``.
         agent_presets: per-agent hyperparameters for this env (zoo-style), keyed by agent config name.
+        default_agent: the agent used when the command line names none (``env=n2n-resnet34`` alone).
     """
 
     name: str = "???"
@@ -36,6 +37,7 @@ class EnvConfig:
     max_episode_steps: int | None = None
     budgets: dict[str, Any] = field(default_factory=dict)
     agent_presets: dict[str, Any] = field(default_factory=dict)
+    default_agent: str | None = None
 
 
 class EnvFactory:
