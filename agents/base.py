@@ -50,6 +50,8 @@ class Learner(ABC):
         self.device = device
         #: Environment steps consumed so far: the x-axis of every metric.
         self.num_steps = 0
+        #: The run's planned budget (``run.total_steps``), set by the runtime before training; for schedules.
+        self.total_steps: int | None = None
 
     # -- training -----------------------------------------------------------------------------------
     @abstractmethod

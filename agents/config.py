@@ -1,0 +1,161 @@
+"""Typed schemas of the root config and the composition steps Hydra cannot express.
+
+Precedence, lowest first: schema defaults < agent yaml < ``env.agent_presets[<agent>]`` <
+``env.budgets[<budget>]`` < command-line overrides. Hydra applies the command line first, so after merging
+presets and budgets we re-apply every value the command line set (:func:`compose_run_config`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from agents.runtime.env_factory import EnvConfig
+
+CONF_DIR = Path(__file__).parent / "conf"
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the key and the valid choices."""
+
+
+@dataclass
+class RunConfig:
+    root: str = "runs"
+    name: str | None = None
+    total_steps: int | None = None
+    eval_every: int | None = None
+    checkpoint_every: int | None = None
+    keep_checkpoints: int = 3
+    save_arrays: bool = True
+    progress: bool = True
+
+
+@dataclass
+class EvalConfig:
+    episodes: int | None = None
+    deterministic: bool = True
+    video: bool = False
+    seed_offset: int = 1_000_000
+
+
+@dataclass
+class LoggerConfig:
+    csv: bool = True
+    tensorboard: bool = True
+    wandb: bool = False
+    wandb_project: str = "pgsuite"
+    wandb_entity: str | None = None
+
+
+@dataclass
+class BudgetConfig:
+    name: str = "default"
+
+
+@dataclass
+class DataConfig:
+    name: str = "digits"
+    root: str | None = None
+
+
+_SECTIONS = {"run": RunConfig, "eval": EvalConfig, "logger": LoggerConfig, "budget": BudgetConfig, "data": DataConfig}
+_TOP = {"seed", "device", "deterministic", "resume", "obs", "graph", "anneal", "model", "env", "agent", *_SECTIONS}
+
+
+def available(group: str) -> list[str]:
+    """Config names in ``conf/<group>/``."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def did_you_mean(group: str, name: str) -> str:
+    options = available(group)
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    listing = ", ".join(options)
+    return f"unknown {group} {name!r}.{hint}\nAvailable {group} configs: {listing}"
+
+
+def _typed(section: str, node: Any, schema: type) -> DictConfig:
+    try:
+        return OmegaConf.merge(OmegaConf.structured(schema), node)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        valid = ", ".join(f.name for f in fields(schema))
+        raise ConfigError(f"invalid {section} config: {err.msg if hasattr(err, 'msg') else err}\nValid keys: {valid}") from None
+
+
+def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
+    """Merge agent presets and the chosen budget into ``cfg``, re-apply CLI values, validate types."""
+    cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))  # detach from Hydra's struct flags
+    unknown = set(cfg) - _TOP
+    if unknown:
+        raise ConfigError(f"unknown top-level config keys {sorted(unknown)}; valid: {sorted(_TOP)}")
+    if cfg.get("agent") is None:
+        raise ConfigError(f"no agent chosen: pass agent=<name>. Available agent configs: {', '.join(available('agent'))}")
+    cli_values = {key: OmegaConf.select(cfg, key) for key in _override_keys(cli_overrides)}
+
+    agent_name = cfg.agent.get("name")
+    presets = cfg.env.get("agent_presets") or {}
+    if agent_name in presets:
+        cfg.agent = OmegaConf.merge(cfg.agent, presets[agent_name])
+
+    budget = cfg.budget.name
+    budgets = cfg.env.get("budgets") or {}
+    preset = budgets.get(budget)
+    if preset is None and budget == "cpu":
+        preset = budgets.get("default")
+    if preset is None:
+        raise ConfigError(
+            f"env {cfg.env.name!r} has no budget {budget!r}; its budgets: {', '.join(budgets) or 'none'}"
+        )
+    for section in ("run", "eval", "env", "agent"):
+        if section in preset:
+            cfg[section] = OmegaConf.merge(cfg[section], preset[section])
+    for key, value in cli_values.items():
+        OmegaConf.update(cfg, key, value, merge=False, force_add=True)
+
+    for section, schema in _SECTIONS.items():
+        cfg[section] = _typed(section, cfg.get(section, {}), schema)
+    cfg.env = _typed("env", cfg.env, EnvConfig)
+    for key in ("total_steps", "eval_every", "checkpoint_every"):
+        value = cfg.run[key]
+        if value is None:
+            raise ConfigError(f"run.{key} is not set: the budget {budget!r} of env {cfg.env.name!r} must define it")
+        if value <= 0:
+            raise ConfigError(f"run.{key} must be positive, got {value}")
+    if cfg.eval.episodes is None:
+        cfg.eval.episodes = 10
+    return cfg
+
+
+def _override_keys(overrides: list[str]) -> list[str]:
+    """Config keys set on the command line (``a.b=1``, ``+a=1``, ``++a=1``), not group choices."""
+    keys = []
+    for item in overrides:
+        if "=" not in item or item.startswith("~"):
+            continue
+        key = item.split("=", 1)[0].lstrip("+")
+        if "@" in key or "/" in key:
+            continue
+        if "." not in key and (CONF_DIR / key).is_dir():
+            continue  # a group choice such as env=cartpole
+        keys.append(key)
+    return keys
+
+
+def build_learner_config(learner_cls: type, agent_cfg: DictConfig) -> Any:
+    """Validate ``agent_cfg`` against ``learner_cls.Config`` and return the dataclass instance."""
+    schema = learner_cls.Config
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), agent_cfg)
+    except OmegaConfBaseException as err:
+        valid = ", ".join(f.name for f in fields(schema) if not f.name.startswith("_"))
+        raise ConfigError(
+            f"invalid agent config for {learner_cls.__name__}: {getattr(err, 'msg', err)}\nValid keys: {valid}"
+        ) from None
+    return OmegaConf.to_object(merged)
