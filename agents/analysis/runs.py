@@ -19,7 +19,7 @@ import json
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,8 @@ def discover_runs(root: str | Path) -> tuple[list[Run], list[Skipped]]:
                 skipped.append(Skipped(path, str(err)))
         elif files & {"metrics.csv", "eval.jsonl"}:
             skipped.append(Skipped(path, "has metrics.csv/eval.jsonl but no config.yaml or run.json"))
-        elif not files and not dirnames and path != root:
+        elif not files and not dirnames and path != root and not (path.parent / "multirun.yaml").exists():
+            # (Hydra's per-job folders of a sweep stay empty: the runs themselves go under run.root.)
             skipped.append(Skipped(path, "empty directory (a run that never started?)"))
     runs.sort(key=lambda r: (r.env, r.agent, -1 if r.seed is None else r.seed, str(r.path)))
     return runs, skipped
@@ -132,7 +133,9 @@ def load_run(path: str | Path) -> Run:
     env = info.get("env") or _get(config, "env.name")
     agent = info.get("agent") or _get(config, "agent.name")
     if not env or not agent:
-        raise RunReadError("no env/agent name: run.json and config.yaml are missing or lack env.name/agent.name")
+        raise RunReadError(
+            "no env/agent name: run.json and config.yaml are missing or lack env.name/agent.name"
+        )
     seed = _as_int(info.get("seed", _get(config, "seed")))
     if seed is None:
         match = re.search(r"seed(\d+)", str(path))
@@ -145,6 +148,59 @@ def load_run(path: str | Path) -> Run:
         raise RunReadError(f"no usable metrics.csv or eval.jsonl ({reason})")
     summary = _read_json(path / "summary.json", notes, required=False) or None
     return Run(path, str(env), str(agent), seed, status, config, metrics, evals, summary, notes)
+
+
+# -- grouping -----------------------------------------------------------------------------------------
+
+# Config keys that legitimately differ between seeds of one experiment.
+_PER_RUN_KEYS = ("seed", "run.", "logger.", "resume", "device", "hydra.", "eval.video", "data.root")
+
+
+def split_by(runs: list[Run], keys: list[str]) -> list[Run]:
+    """Copies of ``runs`` whose agent label carries the values of config ``keys`` (dotted), so runs that
+    differ in them form separate groups: ``by=graph`` turns ``bn-mappo`` into ``bn-mappo[graph=learned]``."""
+    if not keys:
+        return runs
+    out = []
+    for run in runs:
+        parts = [f"{_short_key(key)}={_get(run.config, key)}" for key in keys]
+        out.append(replace(run, agent=f"{run.agent}[{','.join(parts)}]"))
+    return out
+
+
+def _short_key(key: str) -> str:
+    """``agent.lr`` -> ``lr``; ``budget.name`` -> ``budget`` (a bare ``name`` says nothing)."""
+    parts = key.split(".")
+    return parts[-2] if parts[-1] == "name" and len(parts) > 1 else parts[-1]
+
+
+def config_differences(runs: list[Run]) -> dict[tuple[str, str], list[str]]:
+    """(env, agent) -> config keys whose values differ between that group's runs (seed, paths and
+    logging excluded): a sign that different experiments are being averaged; split them with ``by=``."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(run.group, []).append(_flatten(run.config))
+    out = {}
+    for group, configs in groups.items():
+        keys = sorted(set().union(*configs))
+        differ = [
+            k
+            for k in keys
+            if not any(k == p or k.startswith(p) for p in _PER_RUN_KEYS)
+            and len({repr(c.get(k)) for c in configs}) > 1
+        ]
+        if differ:
+            out[group] = differ
+    return out
+
+
+def _flatten(config: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(config, dict):
+        return {prefix[:-1]: config}
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        flat.update(_flatten(value, f"{prefix}{key}."))
+    return flat
 
 
 # -- file readers -------------------------------------------------------------------------------------

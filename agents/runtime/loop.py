@@ -31,7 +31,7 @@ from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
 
 def build_learner(cfg: DictConfig) -> Learner:
     """Instantiate the learner named by ``cfg.agent._target_`` on the env of ``cfg.env``."""
-    env_cfg = OmegaConf.to_object(cfg.env)
+    env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EnvConfig), cfg.env))
     assert isinstance(env_cfg, EnvConfig)
     factory = EnvFactory(env_cfg)
     learner_cls = hydra.utils.get_class(cfg.agent._target_)
@@ -49,6 +49,8 @@ def train(cfg: DictConfig) -> Path:
         saved = OmegaConf.to_container(rundir.read_config(resume_dir), resolve=True)
         rundir.check_compatible(saved, current)  # type: ignore[arg-type]
         run_dir = resume_dir
+    elif str(cfg.resume) == "auto" and cfg.run.name and (Path(cfg.run.root) / cfg.run.name).is_dir():
+        run_dir = Path(cfg.run.root) / cfg.run.name  # killed before its first checkpoint: start it over
     else:
         run_dir = rundir.new_run_dir(cfg.run.root, cfg.env.name, cfg.agent.name, int(cfg.seed), cfg.run.name)
     rundir.write_config(run_dir, cfg)

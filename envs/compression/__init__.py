@@ -26,18 +26,17 @@ TEACHERS: dict[str, str] = {
 
 
 def register() -> None:
-    """Register the removal and shrinkage envs of every teacher (one-step episodes)."""
+    """Register the removal and shrinkage envs of every teacher (one-step episodes that terminate by
+    themselves, so no ``TimeLimit`` is added: it would also flag the step as truncated)."""
     for name, arch in TEACHERS.items():
         register_gym(
             f"N2NRemoval-{name}-v0",
             "envs.compression.removal_env:N2NRemovalEnv",
-            max_episode_steps=1,
             kwargs={"teacher": arch},
         )
         register_gym(
             f"N2NShrink-{name}-v0",
             "envs.compression.shrink_env:N2NShrinkEnv",
-            max_episode_steps=1,
             kwargs={"teacher": arch},
         )
 

@@ -7,7 +7,7 @@ generator (papers/bn_marl.md, Sec. 6).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
@@ -24,7 +24,7 @@ class TeamParallelEnv(ParallelEnv):
     supported: every env here has a finite horizon).
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["ansi"], "is_parallelizable": True}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "is_parallelizable": True}
 
     def __init__(self, n_agents: int, max_cycles: int, render_mode: str | None = None) -> None:
         if n_agents < 1:
@@ -32,7 +32,9 @@ class TeamParallelEnv(ParallelEnv):
         if max_cycles < 1:
             raise ValueError(f"max_cycles must be >= 1, got {max_cycles}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}"
+            )
         self.n_agents = int(n_agents)
         self.max_cycles = int(max_cycles)
         self.render_mode = render_mode
@@ -84,7 +86,9 @@ class TeamParallelEnv(ParallelEnv):
         for i, agent in enumerate(self.possible_agents):
             a = actions[agent]
             if not self.action_spaces[agent].contains(np.int64(a)):
-                raise ValueError(f"invalid action {a!r} for {agent}: expected an int in {self.action_spaces[agent]}")
+                raise ValueError(
+                    f"invalid action {a!r} for {agent}: expected an int in {self.action_spaces[agent]}"
+                )
             joint[i] = int(a)
         self._cycle += 1
         reward, terminated = self._transition(joint)

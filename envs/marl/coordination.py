@@ -68,7 +68,9 @@ class CoordinationGame(TeamParallelEnv):
         render_mode: str | None = None,
     ) -> None:
         if n_agents not in _BAND:
-            raise ValueError(f"n_agents must be one of {sorted(_BAND)} (the paper's band table), got {n_agents}")
+            raise ValueError(
+                f"n_agents must be one of {sorted(_BAND)} (the paper's band table), got {n_agents}"
+            )
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon}")
         super().__init__(n_agents, max_cycles, render_mode)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pettingzoo import ParallelEnv
@@ -39,7 +39,11 @@ class MPESpread(ParallelEnv):
     * v0: initial version on mpe2 1.1.1 ``simple_spread_v3``.
     """
 
-    metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array"], "is_parallelizable": True, "render_fps": 10}
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["human", "rgb_array"],
+        "is_parallelizable": True,
+        "render_fps": 10,
+    }
 
     def __init__(
         self,
@@ -78,7 +82,9 @@ class MPESpread(ParallelEnv):
             if agent not in self.agents:
                 raise ValueError(f"action given for {agent!r}, which is not live; live agents: {self.agents}")
             if not self.action_space(agent).contains(np.int64(a)):
-                raise ValueError(f"invalid action {a!r} for {agent}: expected an int in {self.action_space(agent)}")
+                raise ValueError(
+                    f"invalid action {a!r} for {agent}: expected an int in {self.action_space(agent)}"
+                )
         obs, rewards, terms, truncs, infos = self._env.step({a: int(v) for a, v in actions.items()})
         self.agents = list(self._env.agents)
         return (

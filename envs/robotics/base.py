@@ -31,6 +31,8 @@ import numpy as np
 from gymnasium import spaces
 
 OBS_MODES = ("pixels", "state", "pixels+state")
+#: State observations are unbounded; the float32 range keeps the checkers' "infinite bound" warning away.
+_BIG = float(np.finfo(np.float32).max)
 
 
 class VisualControlEnv(gym.Env):
@@ -100,9 +102,9 @@ class VisualControlEnv(gym.Env):
         if obs == "pixels":
             self.observation_space = pixels
         elif obs == "state":
-            self.observation_space = spaces.Box(-np.inf, np.inf, (state_dim,), np.float32)
+            self.observation_space = spaces.Box(-_BIG, _BIG, (state_dim,), np.float32)
         else:
-            proprio = spaces.Box(-np.inf, np.inf, (proprio_dim,), np.float32)
+            proprio = spaces.Box(-_BIG, _BIG, (proprio_dim,), np.float32)
             self.observation_space = spaces.Dict({"pixels": pixels, "state": proprio})
 
     # -- simulator hooks ---------------------------------------------------------------------------
@@ -114,8 +116,16 @@ class VisualControlEnv(gym.Env):
         """Reset the simulator from ``sim_seed``; return the state vector."""
         raise NotImplementedError
 
-    def _sim_step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool]:
-        """One simulator step: (state, reward, terminated, step_success)."""
+    def _sim_action(self, action: np.ndarray) -> np.ndarray:
+        """Map a validated action in [-1, 1] to the simulator's (once per env step, not per repeat)."""
+        return action
+
+    def _sim_step(self, action: np.ndarray) -> tuple[float, bool, bool]:
+        """One simulator step with a ``_sim_action`` output: (reward, terminated, step_success)."""
+        raise NotImplementedError
+
+    def _sim_state(self) -> np.ndarray:
+        """State vector after the last simulator step (built once per env step)."""
         raise NotImplementedError
 
     def _proprio(self, state: np.ndarray) -> np.ndarray:
@@ -195,10 +205,10 @@ class VisualControlEnv(gym.Env):
             raise ValueError(f"action must have shape {self.action_space.shape}, got {action.shape}")
         if not np.all(np.isfinite(action)):
             raise ValueError(f"action must be finite, got {action}")
-        action = np.clip(action, -1.0, 1.0)
+        action = self._sim_action(np.clip(action, -1.0, 1.0))
         reward, terminated = 0.0, False
         for _ in range(self.action_repeat):
-            state, step_reward, terminated, step_success = self._sim_step(action)
+            step_reward, terminated, step_success = self._sim_step(action)
             reward += float(step_reward)
             self._successes += int(step_success)
             self._elapsed += 1
@@ -206,7 +216,7 @@ class VisualControlEnv(gym.Env):
                 break
         truncated = not terminated and self._elapsed >= self.horizon
         self._needs_reset = terminated or truncated
-        return self._observe(state, reset=False), reward, terminated, truncated, self._info()
+        return self._observe(self._sim_state(), reset=False), reward, terminated, truncated, self._info()
 
     def close(self) -> None:
         """Free renderers and the simulator."""

@@ -16,10 +16,12 @@ Fast rendering (``fast=True``) turns shadows and multisampling off (``model.vis.
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -70,6 +72,16 @@ def setup_headless(backend: str | None = None) -> str:
     return chosen
 
 
+#: Renderers alive in this process; closed at exit, before OpenGL is torn down (otherwise MuJoCo's
+#: ``Renderer.__del__`` prints EGL errors during interpreter shutdown).
+_LIVE_RENDERERS: "weakref.WeakSet[FrameRenderer]" = weakref.WeakSet()
+
+
+def _close_live_renderers() -> None:
+    for renderer in list(_LIVE_RENDERERS):
+        renderer.close()
+
+
 def apply_fast_render(model: Any) -> None:
     """Turn off shadows and multisampling on a ``mujoco.MjModel`` (before its renderer is built)."""
     model.vis.quality.shadowsize = 0
@@ -112,6 +124,11 @@ class FrameRenderer:
         self.camera = camera
         self.flip = flip
         self._renderer = mujoco.Renderer(model, height=height, width=width)
+        if not _LIVE_RENDERERS:
+            # Registered after mujoco's GL module, so it runs *before* mujoco's own atexit (LIFO) terminates EGL.
+            atexit.unregister(_close_live_renderers)
+            atexit.register(_close_live_renderers)
+        _LIVE_RENDERERS.add(self)
 
     def render(self, data: Any) -> np.ndarray:
         """The current frame of ``data`` (``mujoco.MjData``) as a contiguous uint8 array."""

@@ -1,0 +1,103 @@
+"""Re-evaluate a finished or running run: ``python -m agents.evaluate run=runs/<...> episodes=10 video=true``.
+
+Loads the run's ``config.yaml`` and a checkpoint (``checkpoint=best`` by default; ``last`` or
+``step_<N>``) and runs the evaluation protocol (agents/runtime/evaluation.py) on a fresh eval env.
+Results are printed and appended to ``<run>/evaluations/<checkpoint>_<time>.jsonl``; videos go to
+``<run>/videos/``. Options: ``episodes=<n>``, ``video=true|false``, ``deterministic=true|false``,
+``seed=<n>`` (default: the run's eval seed), ``checkpoint=best|last|step_<N>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+
+from agents.runtime.checkpoint import CheckpointError, load_checkpoint
+from agents.runtime.rundir import RunDirError, read_config
+
+USAGE = "usage: python -m agents.evaluate run=<run dir> [checkpoint=best|last|step_<N>] [episodes=10] [video=false] [deterministic=true] [seed=<n>]"
+
+
+def parse_args(argv: list[str]) -> dict[str, str]:
+    """``key=value`` arguments; unknown keys are an error naming the valid ones."""
+    valid = {"run", "checkpoint", "episodes", "video", "deterministic", "seed"}
+    args: dict[str, str] = {}
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in valid:
+            raise SystemExit(f"error: bad argument {arg!r}\n{USAGE}")
+        args[key] = value
+    if "run" not in args:
+        raise SystemExit(f"error: run=<run dir> is required\n{USAGE}")
+    return args
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise SystemExit(f"error: expected true/false, got {value!r}")
+
+
+def evaluate_run(run: str | Path, checkpoint: str = "best", episodes: int | None = None, video: bool = False,
+                 deterministic: bool | None = None, seed: int | None = None) -> list[dict[str, Any]]:
+    """Evaluate a checkpoint of a run directory; returns the per-episode results."""
+    from agents.runtime.evaluation import Evaluator, summarize
+    from agents.runtime.loop import build_learner
+
+    run = Path(run)
+    cfg = read_config(run)
+    ckpt = run / "checkpoints" / checkpoint
+    if checkpoint == "best" and not ckpt.exists():
+        ckpt = run / "checkpoints" / "last"
+    state, _ = load_checkpoint(ckpt, with_arrays=False)
+    learner = build_learner(cfg)
+    learner.load_state_dict(state["learner"])
+    learner.num_steps = int(state["step"])
+    eval_seed = seed if seed is not None else int(cfg.seed) + int(cfg.eval.seed_offset)
+    evaluator = Evaluator(
+        learner.env_factory, episodes or int(cfg.eval.episodes), eval_seed,
+        deterministic=cfg.eval.deterministic if deterministic is None else deterministic, video=video,
+    )
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    try:
+        results = evaluator(learner, video_path=run / "videos" / f"evaluate_{ckpt.name}_{stamp}.mp4" if video else None)
+    finally:
+        evaluator.close()
+        learner.close()
+    out = run / "evaluations" / f"{ckpt.name}_{stamp}.jsonl"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("".join(json.dumps({"step": learner.num_steps, "episode": i, **r}) + "\n" for i, r in enumerate(results)))
+    summary = summarize(results)
+    print(f"{run} [{ckpt.name}, step {learner.num_steps}]: " + "  ".join(f"{k}={v:.4g}" for k, v in summary.items()))
+    print(f"episodes written to {out}")
+    return results
+
+
+def main() -> None:
+    """Console entry point (``pgsuite-evaluate``)."""
+    args = parse_args(sys.argv[1:])
+    try:
+        evaluate_run(
+            args["run"], checkpoint=args.get("checkpoint", "best"),
+            episodes=int(args["episodes"]) if "episodes" in args else None,
+            video=_bool(args.get("video", "false")),
+            deterministic=_bool(args["deterministic"]) if "deterministic" in args else None,
+            seed=int(args["seed"]) if "seed" in args else None,
+        )
+    except (CheckpointError, RunDirError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
+

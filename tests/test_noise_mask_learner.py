@@ -1,0 +1,127 @@
+"""The noise-mask learner: plan, resume exactness through a weights_only checkpoint, table and figure, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from agents.noise_mask import NoiseMaskConfig, NoiseMaskLearner
+from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
+
+ROOT = Path(__file__).resolve().parents[1]
+KWARGS = {"image_size": 16, "grid": 4, "held_out_classes": [8, 9]}
+TINY = {"replicates": 1, "pretrain_epochs": 2, "finetune_epochs": 1, "baseline_epochs": 1, "average_last": 2,
+        "finetune_warmup_epochs": 0, "transfer_epochs": 1, "few_shot": 3, "figure_samples": 4}  # fmt: skip
+
+
+def _learner(**overrides) -> NoiseMaskLearner:
+    factory = EnvFactory(EnvConfig(name="nm", id="pgsuite/NoiseMask-v0", kwargs=KWARGS))
+    return NoiseMaskLearner(NoiseMaskConfig(**(TINY | overrides)), factory, seed=0)
+
+
+def _run(learner: NoiseMaskLearner, step: int) -> list[dict]:
+    return list(learner.train_until(step))
+
+
+def _checkpoint(learner: NoiseMaskLearner) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"learner": learner.state_dict(), "step": learner.num_steps, "rng": get_rng_state()}, buffer)
+    return buffer.getvalue()
+
+
+def _resume(blob: bytes) -> NoiseMaskLearner:
+    state = torch.load(io.BytesIO(blob), weights_only=True)  # the runtime's loading rule
+    learner = _learner()
+    learner.load_state_dict(state["learner"])
+    learner.num_steps = state["step"]
+    set_rng_state(state["rng"])
+    return learner
+
+
+def test_resume_mid_pretraining_and_mid_transfer_is_exact():
+    seed_everything(0)
+    reference = _learner()
+    assert reference.plan_steps == 6000 and len(reference.phases) == 5
+    _run(reference, 1500)  # inside pretraining epoch 2: policy, optimisers, baseline, averager all live
+    mid_pretrain = _checkpoint(reference)
+    _run(reference, 4500)  # inside the heated-init transfer
+    mid_transfer = _checkpoint(reference)
+    _run(reference, reference.plan_steps)
+    assert reference.phase_index == len(reference.phases)
+    for blob in (mid_pretrain, mid_transfer):
+        resumed = _resume(blob)
+        _run(resumed, resumed.plan_steps)
+        assert resumed.results == reference.results
+        for name, weights in reference.weights.items():
+            for key, value in weights.items():
+                assert torch.equal(resumed.weights[name][key], value), f"{name}.{key} differs after resume"
+        assert torch.equal(resumed.figure, reference.figure)
+
+
+def test_finish_reports_table_figure_and_artifacts():
+    seed_everything(0)
+    learner = _learner(objective="paper")
+    metrics = _run(learner, learner.plan_steps + 10)
+    assert learner.num_steps == learner.plan_steps + 10  # plan done: jumps to the requested step
+    assert any("losses/pretrain_policy_loss" in m for m in metrics)
+    assert any("train/baseline_val_accuracy" in m for m in metrics)
+    out = learner.finish()
+    assert out["complete"] is True
+    for row in ("baseline", "heated", "heated_finetuned"):
+        assert set(out["main"][row]) == {
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "balanced_accuracy",
+            "roc_auc",
+        }
+        assert 0.0 <= out["main"][row]["accuracy"]["mean"] <= 1.0
+    assert set(out["transfer"]) >= {
+        "transfer_baseline",
+        "transfer_heated",
+        "transfer_heated_minus_transfer_baseline",
+    }
+    md = out["markdown"]
+    assert "heated + fine-tuned" in md and "Unseen-concept transfer" in md and "Δ paired" in md
+    figure = out["figures"]["masks.png"]
+    assert figure.dtype == torch.uint8 and figure.shape == (3 * 48, 4 * 48, 3)
+    assert set(out["artifacts"]) == {"heated", "heated_finetuned", "baseline", "policy"}
+    json.dumps({k: v for k, v in out.items() if k not in ("figures", "artifacts")})
+    episodes = learner.evaluate(5, seed=1)
+    assert len(episodes) == 5 and all(e["return"] <= 0 and e["length"] == 1 for e in episodes)
+    action = learner.act(learner.env.splits["val"][0][0].numpy())
+    assert action.shape == (4, 4) and action.dtype == np.float32 and np.abs(action).max() <= 1.0
+
+
+def test_incomplete_budget_is_flagged_and_bad_config_is_refused():
+    learner = _learner()
+    _run(learner, 2000)
+    out = learner.finish()
+    assert out["complete"] is False and "run.total_steps=6000" in out["markdown"]
+    with pytest.raises(ValueError, match="objective"):
+        _learner(objective="ppo")
+    with pytest.raises(ValueError, match="average_last"):
+        _learner(average_last=5)
+
+
+@pytest.mark.skipif(not (ROOT / "agents" / "train.py").exists(), reason="agents/train.py not written yet")
+def test_cli_smoke_run_writes_table_and_figure(tmp_path):
+    cmd = [sys.executable, "-m", "agents.train", "env=noise-mask-digits", "budget=smoke", f"run.root={tmp_path}",
+           "seed=0", "run.progress=false", "env.kwargs.image_size=16"]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = next(p.parent for p in tmp_path.rglob("summary.json"))
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["complete"] is True and "heated_finetuned" in summary["main"]
+    assert "heated + fine-tuned" in (run_dir / "summary.md").read_text()
+    assert (run_dir / "masks.png").stat().st_size > 0
+    assert (run_dir / "checkpoints" / "last" / "state.pt").exists()
