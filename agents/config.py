@@ -113,7 +113,11 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
         raise ConfigError(
             f"env {cfg.env.name!r} has no budget {budget!r}; its budgets: {', '.join(budgets) or 'none'}"
         )
+    default_agent = cfg.env.get("default_agent")
     for section in ("run", "eval", "env", "agent"):
+        # A budget's agent settings are for the env's default agent (or any agent when it has none).
+        if section == "agent" and default_agent is not None and agent_name != default_agent:
+            continue
         if section in preset:
             cfg[section] = OmegaConf.merge(cfg[section], preset[section])
     for key, value in cli_values.items():

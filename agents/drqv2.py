@@ -92,8 +92,14 @@ class DrQV2(Learner):
         super().__init__(cfg, env, seed, device)
         self.envs = self._make_vector_env(derive_seed(seed, "train"))
         obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space
-        if not isinstance(act_space, gym.spaces.Box) or np.any(act_space.low != -1) or np.any(act_space.high != 1):
-            raise ValueError(f"DrQ-v2 needs Box actions in [-1, 1], got {act_space}; rescale the env's actions")
+        if (
+            not isinstance(act_space, gym.spaces.Box)
+            or np.any(act_space.low != -1)
+            or np.any(act_space.high != 1)
+        ):
+            raise ValueError(
+                f"DrQ-v2 needs Box actions in [-1, 1], got {act_space}; rescale the env's actions"
+            )
         self.obs_space, self.action_dim = obs_space, int(act_space.shape[0])
         self.num_envs = self.envs.num_envs
         self.pixels = isinstance(obs_space, gym.spaces.Dict) or len(obs_space.shape) == 3
@@ -104,7 +110,9 @@ class DrQV2(Learner):
 
         self.encoder = Encoder(obs_space).to(device)
         self.actor = self.build_actor(self.encoder.repr_dim).to(device)
-        self.critic = Critic(self.encoder.repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim).to(device)
+        self.critic = Critic(self.encoder.repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim).to(
+            device
+        )
         self.critic_target = copy.deepcopy(self.critic)
         self.critic_target.requires_grad_(False)
         if cfg.channels_last and self.encoder.conv is not None:
@@ -173,7 +181,11 @@ class DrQV2(Learner):
 
     def act(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         """Action for one observation (mean action when ``deterministic``)."""
-        batched = {k: np.asarray(v)[None] for k, v in obs.items()} if isinstance(obs, dict) else np.asarray(obs)[None]
+        batched = (
+            {k: np.asarray(v)[None] for k, v in obs.items()}
+            if isinstance(obs, dict)
+            else np.asarray(obs)[None]
+        )
         return self._policy(batched, deterministic)[0]
 
     # -- training -----------------------------------------------------------------------------------------
@@ -232,7 +244,10 @@ class DrQV2(Learner):
         return out
 
     def _episode_metrics(self, e: int, info: dict[str, Any]) -> dict[str, float]:
-        out = {"train/episode_return": float(self.episode_return[e]), "train/episode_length": float(self.episode_length[e])}
+        out = {
+            "train/episode_return": float(self.episode_return[e]),
+            "train/episode_length": float(self.episode_length[e]),
+        }
         final_info = info.get("final_info", {})
         if "is_success" in final_info and final_info.get("_is_success", np.ones(self.num_envs, bool))[e]:
             out["train/success"] = float(final_info["is_success"][e])
@@ -257,7 +272,9 @@ class DrQV2(Learner):
         self.num_updates += 1
         return metrics
 
-    def compute_target(self, reward: torch.Tensor, discount: torch.Tensor, next_h: torch.Tensor) -> torch.Tensor:
+    def compute_target(
+        self, reward: torch.Tensor, discount: torch.Tensor, next_h: torch.Tensor
+    ) -> torch.Tensor:
         """y = r^(n) + γ^n · min_i Q̄_i(s', a'),  a' ~ clip(π(s') + clip(ε)) (DrQ-v2 Eq. 3-4)."""
         with torch.no_grad():
             next_action = self.actor(next_h, self.stddev()).sample(clip=self.cfg.stddev_clip)

@@ -41,7 +41,9 @@ from policies.sequence import RemovalPolicy, ShrinkPolicy
 class N2NConfig(LearnerConfig):
     """Hyperparameters; defaults are the official code's (papers/n2n.md Sec. 8) unless noted."""
 
-    stage1_iterations: int | None = None  # policy updates of stage 1; None: half of run.total_steps / rollouts
+    stage1_iterations: int | None = (
+        None  # policy updates of stage 1; None: half of run.total_steps / rollouts
+    )
     stage2_iterations: int | None = None  # policy updates of stage 2; None: the other half
     rollouts: int = 5  # m architectures per update
     lr_remove: float = 3e-3
@@ -125,7 +127,9 @@ class N2NLearner(Learner):
 
     def _pool_for_updates(self) -> Any:
         if self._pool is None:
-            self._pool = make_pool(self.removal_env.cfg, self.cfg.pool, self.cfg.workers, self.cfg.ray_address)
+            self._pool = make_pool(
+                self.removal_env.cfg, self.cfg.pool, self.cfg.workers, self.cfg.ray_address
+            )
         return self._pool
 
     def _best(self, stage: int | None = None) -> Candidate | None:
@@ -168,10 +172,14 @@ class N2NLearner(Learner):
         actions, log_prob, entropy = policy.sample(desc, free, self.cfg.rollouts)
         dtype = np.int8 if stage == 1 else np.int64
         hits_before, trained_before = self.core.cache_hits, self.core.students_trained
-        results = env.evaluate_actions([a.numpy().astype(dtype) for a in actions], pool=self._pool_for_updates())
+        results = env.evaluate_actions(
+            [a.numpy().astype(dtype) for a in actions], pool=self._pool_for_updates()
+        )
         rewards = torch.tensor([r for r, _ in results], dtype=torch.float32)
         b = baseline.value
-        advantages = (rewards.mean() - b).expand_as(rewards) if self.cfg.advantage == "batch_mean" else rewards - b
+        advantages = (
+            (rewards.mean() - b).expand_as(rewards) if self.cfg.advantage == "batch_mean" else rewards - b
+        )
         loss = reinforce_loss(log_prob, advantages)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -192,7 +200,7 @@ class N2NLearner(Learner):
             "train/acc_ratio_mean": float(np.mean([i["acc_ratio"] for i in valid])) if valid else 0.0,
             "train/degenerate_frac": 1.0 - len(valid) / len(results),
             "losses/policy_loss": float(loss.detach()),
-            "losses/entropy": float(entropy.mean()),
+            "losses/entropy": float(entropy.detach().mean()),
             "charts/stage": float(stage),
             "charts/iteration": float(self.iteration),
             "charts/baseline": b,
@@ -201,7 +209,9 @@ class N2NLearner(Learner):
             "charts/cache_hits": float(self.core.cache_hits - hits_before),
         }
 
-    def _remember(self, env: Any, action: torch.Tensor, reward: float, info: dict[str, Any], stage: int) -> None:
+    def _remember(
+        self, env: Any, action: torch.Tensor, reward: float, info: dict[str, Any], stage: int
+    ) -> None:
         if info["degenerate"] or any(c.arch_hash == info["arch_hash"] for c in self.candidates):
             return
         spec = env.student_spec(action.numpy().astype(np.int8 if stage == 1 else np.int64))
@@ -226,7 +236,9 @@ class N2NLearner(Learner):
 
     def evaluate(self, episodes: int, seed: int) -> list[dict[str, Any]]:
         """Score the greedy architecture of the current stage (deterministic: one student, repeated)."""
-        stage = self.stage if self.iteration < self.total_iterations else (2 if self.stage_iterations[1] else 1)
+        stage = (
+            self.stage if self.iteration < self.total_iterations else (2 if self.stage_iterations[1] else 1)
+        )
         env, policy, _, _ = self._stage_parts(stage)
         action = policy.mode(torch.from_numpy(env.descriptors), torch.from_numpy(env.free_mask))
         dtype = np.int8 if stage == 1 else np.int64
@@ -285,4 +297,3 @@ class N2NLearner(Learner):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-

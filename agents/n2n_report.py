@@ -45,7 +45,9 @@ class Candidate:
 
 def _violates(c: CompressionConfig, core: CompressionCore, params: int, val_acc: float) -> bool:
     limit = c.size_limit(core.teacher_params)
-    return (limit is not None and params > limit) or (c.acc_constraint is not None and val_acc < c.acc_constraint)
+    return (limit is not None and params > limit) or (
+        c.acc_constraint is not None and val_acc < c.acc_constraint
+    )
 
 
 def finetune_and_report(
@@ -107,7 +109,9 @@ def finetune_and_report(
     return result
 
 
-def _markdown(env_name: str, r: dict[str, Any], stage1: Candidate | None, core: CompressionCore, spec: Any) -> str:
+def _markdown(
+    env_name: str, r: dict[str, Any], stage1: Candidate | None, core: CompressionCore, spec: Any
+) -> str:
     rows = [
         "| network | params | compression | MACs / image | val acc | test acc |",
         "|---|---:|---:|---:|---:|---:|",

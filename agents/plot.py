@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from agents.analysis.cli import Option, fail, parse_args, print_problems, require_plot_packages
+from agents.analysis.cli import Option, check_common, fail, parse_args, print_problems, require_plot_packages
 
 OPTIONS = {
     "metric": Option("eval/return", "metric to plot: eval/<key> or a metrics.csv column"),
@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 when the figure was written, 1 when no run has the metric."""
     folder, opts = parse_args(argv, "agents.plot", __doc__.split("\n\n")[0], OPTIONS)
     require_plot_packages("agents.plot")
-    if opts["agg"] not in ("iqm", "mean", "median"):
-        fail(f"agg={opts['agg']}: choose iqm, mean or median")
+    formats = check_common(opts)
     from agents.analysis import figures as fg
     from agents.analysis.aggregate import curve_bands
     from agents.analysis.runs import config_differences, curves_by_group, discover_runs, split_by
@@ -63,7 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     bands = curve_bands(groups, opts["agg"], opts["reps"], opts["seed"], opts["points"], opts["smooth"])
     fig = fg.plot_learning_curves(bands, metric, opts["agg"])
     out = Path(opts["out"] or Path(folder) / "plots")
-    formats = [f.strip() for f in opts["formats"].split(",") if f.strip()]
     paths = fg.save_figure(fig, out, opts["name"] or fg.slug(metric), formats)
     count = sum(len(pairs) for pairs in groups.values())
     print(f"{metric}: {count} run(s) in {len(groups)} env×agent group(s) -> " + ", ".join(map(str, paths)))

@@ -81,7 +81,9 @@ class ReplayBuffer:
             pixels = np.asarray(pixels)[..., -self.frames.shape[2] :, :, :]  # newest frame only
         return pixels, state
 
-    def _write(self, env: int, pixels: np.ndarray | None, state: np.ndarray | None, episode_step: int) -> None:
+    def _write(
+        self, env: int, pixels: np.ndarray | None, state: np.ndarray | None, episode_step: int
+    ) -> None:
         slot = self.head[env]
         if self.frames is not None:
             self.frames[env, slot] = pixels
@@ -129,9 +131,19 @@ class ReplayBuffer:
             self.has_action[e, last] = True
             step = self.episode_step[e, last] + 1
             if done[e]:
-                self._write(e, None if fin_pixels is None else fin_pixels[e], None if fin_state is None else fin_state[e], step)
+                self._write(
+                    e,
+                    None if fin_pixels is None else fin_pixels[e],
+                    None if fin_state is None else fin_state[e],
+                    step,
+                )
                 step = 0
-            self._write(e, None if next_pixels is None else next_pixels[e], None if next_state is None else next_state[e], step)
+            self._write(
+                e,
+                None if next_pixels is None else next_pixels[e],
+                None if next_state is None else next_state[e],
+                step,
+            )
 
     # -- sampling -----------------------------------------------------------------------------------------
     def _obs(self, env: np.ndarray, pos: np.ndarray) -> dict[str, np.ndarray]:
@@ -179,7 +191,9 @@ class ReplayBuffer:
         for j in range(1, self.nstep):  # Eq. (n-step return), truncated early by episode ends
             q = slot(pos + j)
             reward = reward + np.where(alive, self.discount**j * self.rewards[env, q], 0.0)
-            discount = np.where(alive, np.where(self.terminated[env, q], 0.0, self.discount ** (j + 1)), discount)
+            discount = np.where(
+                alive, np.where(self.terminated[env, q], 0.0, self.discount ** (j + 1)), discount
+            )
             next_pos = np.where(alive, pos + j + 1, next_pos)
             alive = alive & ~self.terminated[env, q] & self.has_action[env, slot(pos + j + 1)]
             alive = alive & (pos + j + 2 <= self.size[env] - 1)
@@ -219,5 +233,7 @@ class ReplayBuffer:
                 continue
             source = arrays[prefix + name]
             if source.shape[0] != target.shape[0] or source.shape[2:] != target.shape[2:]:
-                raise ValueError(f"replay array {name}: saved shape {source.shape} does not fit {target.shape}")
+                raise ValueError(
+                    f"replay array {name}: saved shape {source.shape} does not fit {target.shape}"
+                )
             target[:, : source.shape[1]] = source

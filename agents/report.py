@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from agents.analysis.cli import Option, fail, parse_args, print_problems, require_plot_packages
+from agents.analysis.cli import Option, check_common, fail, parse_args, print_problems, require_plot_packages
 
 OPTIONS = {
     "metric": Option(
@@ -49,6 +49,7 @@ OPTIONS = {
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns 0 on success, 1 when no run has data to report."""
     folder, opts = parse_args(argv, "agents.report", __doc__.split("\n\n")[0], OPTIONS)
+    opts["formats"] = ",".join(check_common(opts))
     require_plot_packages("agents.report")
     from agents.analysis import runs as run_io
 

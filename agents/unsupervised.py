@@ -62,10 +62,14 @@ class UnsupervisedICGNN(Learner):
         probe.close()
         if cfg.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {cfg.batch_size}")
-        torch.manual_seed(int(batch_rng(seed, 0).integers(2**31)))
-        self.model = ICGNN(
-            self.scenario.num_features, self.head_factor * self.scenario.out_channels, cfg.hidden, cfg.layers
-        )
+        with torch.random.fork_rng():  # seeded init without touching the global RNG
+            torch.manual_seed(int(batch_rng(seed, 0).integers(2**31)))
+            self.model = ICGNN(
+                self.scenario.num_features,
+                self.head_factor * self.scenario.out_channels,
+                cfg.hidden,
+                cfg.layers,
+            )
         self.optim = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.updates = 0
 

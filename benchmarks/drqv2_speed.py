@@ -29,7 +29,9 @@ def _learner(obs: str, batch_size: int, device: str, channels_last: bool = True,
     return DrQV2(config, factory, seed=0, device=device)
 
 
-def updates_per_s(obs: str, batch_size: int, device: str, fill: int, repeats: int, channels_last: bool = True) -> float:
+def updates_per_s(
+    obs: str, batch_size: int, device: str, fill: int, repeats: int, channels_last: bool = True
+) -> float:
     learner = _learner(obs, batch_size, device, channels_last)
     list(learner.train_until(fill))  # random actions, no updates (seed phase)
     for _ in range(2):
@@ -57,7 +59,9 @@ def speed(args: argparse.Namespace) -> None:
             rows.append(("pixels", 512, True))
         for obs, batch, cl in rows:
             rate = updates_per_s(obs, batch, device, 300, args.repeats, channels_last=cl)
-            print(f"[{device}] {obs} batch {batch:3d} channels_last={cl!s:5}: {rate:8.2f} updates/s  (ratio {rate / base:.3f})")
+            print(
+                f"[{device}] {obs} batch {batch:3d} channels_last={cl!s:5}: {rate:8.2f} updates/s  (ratio {rate / base:.3f})"
+            )
 
 
 def learning_check(args: argparse.Namespace) -> None:

@@ -18,7 +18,12 @@ import time
 
 import numpy as np
 
-TASKS = ["pgsuite/MetaWorld-assembly-v0", "pgsuite/DMC-walker-walk-v0", "pgsuite/DMC-cheetah-run-v0", "pgsuite/Adroit-door-v0"]
+TASKS = [
+    "pgsuite/MetaWorld-assembly-v0",
+    "pgsuite/DMC-walker-walk-v0",
+    "pgsuite/DMC-cheetah-run-v0",
+    "pgsuite/Adroit-door-v0",
+]
 
 
 class RawStepper:
@@ -32,7 +37,9 @@ class RawStepper:
         self.sim = base._env
         self.repeat = base.action_repeat
         self.model, self.data = base._model, base._data
-        self.renderer = FrameRenderer(self.model, 84, 84, base._camera_for_renderer(), fast=True) if pixels else None
+        self.renderer = (
+            FrameRenderer(self.model, 84, 84, base._camera_for_renderer(), fast=True) if pixels else None
+        )
         if self.kind == "DMCEnv":
             self.low, self.scale = base._act_low, base._act_scale
 
@@ -70,14 +77,18 @@ def main() -> None:
     import envs  # noqa: F401
     from envs.robotics.rendering import setup_headless
 
-    print(f"MUJOCO_GL={setup_headless()}; {args.rounds} alternating rounds of {args.steps} env steps (action repeat 2)")
+    print(
+        f"MUJOCO_GL={setup_headless()}; {args.rounds} alternating rounds of {args.steps} env steps (action repeat 2)"
+    )
     print(f"{'task':34s} {'obs':7s} {'raw steps/s':>12s} {'ours steps/s':>13s} {'overhead':>9s}")
     for task in args.tasks:
         for obs in ("state", "pixels"):
             env = gym.make(task, obs=obs, fast_render=True, horizon=10**6)
             raw = RawStepper(env, pixels=obs == "pixels")
             steps = args.steps if obs == "state" else max(args.steps // 10, 20)
-            actions = np.random.default_rng(0).uniform(-1, 1, (steps, *env.action_space.shape)).astype(np.float32)
+            actions = (
+                np.random.default_rng(0).uniform(-1, 1, (steps, *env.action_space.shape)).astype(np.float32)
+            )
             horizon = 200  # both reset every 200 env steps (Meta-World's own limit is 500 sim steps)
             raw_rates, our_rates = [], []
             for _ in range(args.rounds):

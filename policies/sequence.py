@@ -79,7 +79,9 @@ class ShrinkPolicy(nn.Module):
         ratios: the action set (11 ratios). input_dim: descriptor size (7). hidden: 30. num_layers: 2.
     """
 
-    def __init__(self, ratios: tuple[float, ...], input_dim: int = 7, hidden: int = 30, num_layers: int = 2) -> None:
+    def __init__(
+        self, ratios: tuple[float, ...], input_dim: int = 7, hidden: int = 30, num_layers: int = 2
+    ) -> None:
         super().__init__()
         self.register_buffer("ratios", torch.tensor(ratios, dtype=torch.float32))
         self.num_fields = len(SHRINK_FEATURE_COLUMNS)
@@ -96,7 +98,12 @@ class ShrinkPolicy(nn.Module):
         return len(self.ratios) - 1
 
     def _unroll(
-        self, desc: torch.Tensor, free: torch.Tensor, batch: int, actions: torch.Tensor | None, greedy: bool = False
+        self,
+        desc: torch.Tensor,
+        free: torch.Tensor,
+        batch: int,
+        actions: torch.Tensor | None,
+        greedy: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Sample (``actions`` None) or score given actions. Returns actions (B, L·3), log_prob (B,), entropy (B,)."""
         num_layers = desc.shape[0]

@@ -130,7 +130,12 @@ class Actor(nn.Module):
     """
 
     def __init__(
-        self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int, hidden: nn.Module | None = None
+        self,
+        repr_dim: int,
+        action_dim: int,
+        feature_dim: int,
+        hidden_dim: int,
+        hidden: nn.Module | None = None,
     ) -> None:
         super().__init__()
         self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())

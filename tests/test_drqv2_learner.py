@@ -18,7 +18,9 @@ TINY = dict(num_seed_steps=20, num_expl_steps=20, batch_size=8, replay_capacity=
 
 def _learner(obs: str = "state", num_envs: int = 2, seed: int = 0, **overrides) -> DrQV2:
     kwargs = {"obs": obs, "horizon": 30, "fast_render": True}
-    factory = EnvFactory(EnvConfig(name="t", id="pgsuite/DMC-cartpole-balance-v0", kwargs=kwargs, num_envs=num_envs))
+    factory = EnvFactory(
+        EnvConfig(name="t", id="pgsuite/DMC-cartpole-balance-v0", kwargs=kwargs, num_envs=num_envs)
+    )
     return DrQV2(DrQV2Config(**{**TINY, **overrides}), factory, seed=seed)
 
 
@@ -34,7 +36,9 @@ def test_state_variant_collects_from_vector_env_and_updates() -> None:
     assert last["charts/frames_per_s"] == pytest.approx(2 * last["charts/env_steps_per_s"])  # action repeat 2
     assert last["charts/updates_per_s"] > 0 and np.isfinite(last["losses/critic_loss"])
     episodes = [m for m in metrics if "train/episode_return" in m]
-    assert len(episodes) == 2 * 2 and all(m["train/episode_length"] == 15 for m in episodes)  # 2 envs × 2 episodes of 30 sim steps / 2
+    assert len(episodes) == 2 * 2 and all(
+        m["train/episode_length"] == 15 for m in episodes
+    )  # 2 envs × 2 episodes of 30 sim steps / 2
     action = learner.act(np.zeros(5, np.float32))
     assert action.shape == (1,) and -1 <= action[0] <= 1
     learner.close()
@@ -90,7 +94,9 @@ def test_save_resume_gives_identical_updates(obs: str) -> None:
         metrics = [m for m in learner.train_until(steps[1]) if "losses/critic_loss" in m]
         runs.append([{k: v for k, v in m.items() if "_per_s" not in k} for m in metrics])  # drop timings
     assert runs[0] == runs[1] and runs[0]
-    for a, b in zip(original.state_dict()["critic"].values(), resumed.state_dict()["critic"].values(), strict=True):
+    for a, b in zip(
+        original.state_dict()["critic"].values(), resumed.state_dict()["critic"].values(), strict=True
+    ):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     original.close()
     resumed.close()

@@ -73,7 +73,9 @@ def test_shrink_env_parent_and_degenerate(tiny: dict) -> None:
 
 
 def test_constraint_penalty_in_env(tiny: dict) -> None:
-    env = gym.make("pgsuite/N2NRemoval-ResNet18-v0", **tiny, min_compression=1000.0, anneal_iterations=2).unwrapped
+    env = gym.make(
+        "pgsuite/N2NRemoval-ResNet18-v0", **tiny, min_compression=1000.0, anneal_iterations=2
+    ).unwrapped
     action = np.zeros(env.num_layers, dtype=np.int8)
     env.reset(options={"iteration": 0})
     r0, info = env.evaluate_actions([action])[0]
@@ -89,11 +91,15 @@ def test_teacher_cache_hit(tiny: dict) -> None:
     again = CompressionCore(cfg)  # a fresh core loads the cached file instead of training
     assert again.teacher_info["source"] == "cache"
     assert again.teacher_val_acc == core.teacher_val_acc
-    assert teacher_cache_path(tiny["cache_dir"], {"arch": "resnet18", "width": 1, "data": "d", "seed": 1}).suffix == ".safetensors"
+    assert (
+        teacher_cache_path(tiny["cache_dir"], {"arch": "resnet18", "width": 1, "data": "d", "seed": 1}).suffix
+        == ".safetensors"
+    )
     with pytest.raises(ValueError, match="unknown N2N env argument"):
         CompressionConfig.from_kwargs(teacher="resnet18", widht=1.0)
 
 
+@pytest.mark.slow  # spawns a process that imports torch and rebuilds the core
 def test_local_pool_matches_serial(tiny: dict) -> None:
     cfg = CompressionConfig.from_kwargs(teacher="resnet18", **tiny)
     env = gym.make("pgsuite/N2NRemoval-ResNet18-v0", **tiny).unwrapped
@@ -101,7 +107,7 @@ def test_local_pool_matches_serial(tiny: dict) -> None:
     specs = [env.student_spec((rng.random(env.num_layers) < 0.5).astype(np.int8)) for _ in range(2)]
     serial = SerialPool(cfg).train(specs)
     assert isinstance(make_pool(cfg, "local", 1), SerialPool)
-    pool = LocalPool(cfg, workers=2)
+    pool = LocalPool(cfg, workers=1)  # one spawned process: same code path as more workers
     try:
         parallel = pool.train(specs)
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from agents.noise_mask import NoiseMaskConfig, NoiseMaskLearner
 from agents.runtime.env_factory import EnvConfig, EnvFactory
@@ -115,8 +116,13 @@ def test_incomplete_budget_is_flagged_and_bad_config_is_refused():
 
 @pytest.mark.skipif(not (ROOT / "agents" / "train.py").exists(), reason="agents/train.py not written yet")
 def test_cli_smoke_run_writes_table_and_figure(tmp_path):
-    cmd = [sys.executable, "-m", "agents.train", "env=noise-mask-digits", "budget=smoke", f"run.root={tmp_path}",
-           "seed=0", "run.progress=false", "env.kwargs.image_size=16"]  # fmt: skip
+    # The explicit env.kwargs below equal what the yaml interpolates (${data.name}, ${data.root}, ${model},
+    # ${device}); they keep this smoke run independent of how the runtime resolves root interpolations.
+    cmd = [
+        sys.executable, "-m", "agents.train", "env=noise-mask-digits", "budget=smoke", f"run.root={tmp_path}",
+        "seed=0", "run.progress=false", "env.kwargs.image_size=16", "env.kwargs.data=digits",
+        "env.kwargs.root=null", "env.kwargs.model=null", "env.kwargs.device=cpu",
+    ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = next(p.parent for p in tmp_path.rglob("summary.json"))
@@ -125,3 +131,37 @@ def test_cli_smoke_run_writes_table_and_figure(tmp_path):
     assert "heated + fine-tuned" in (run_dir / "summary.md").read_text()
     assert (run_dir / "masks.png").stat().st_size > 0
     assert (run_dir / "checkpoints" / "last" / "state.pt").exists()
+
+
+def test_env_yaml_reads_data_model_and_device_shorthands():
+    from hydra import compose, initialize_config_dir
+
+    from agents.config import compose_run_config
+
+    overrides = [
+        "env=noise-mask-digits",
+        "agent=noise-mask",
+        "data=medmnist",
+        "data.root=/x.npz",
+        "model=resnet18",
+    ]
+    with initialize_config_dir(str(ROOT / "agents" / "conf"), version_base="1.3"):
+        cfg = compose_run_config(compose("config", overrides=overrides), overrides)
+    kwargs = OmegaConf.to_container(cfg.env, resolve=True)["kwargs"]
+    assert (kwargs["data"], kwargs["root"], kwargs["model"], kwargs["device"]) == (
+        "medmnist",
+        "/x.npz",
+        "resnet18",
+        "cpu",
+    )
+    for env_name in ("noise-mask-digits", "noise-mask"):  # each budget's total_steps fits its plan exactly
+        names = [f"env={env_name}", "agent=noise-mask"]
+        with initialize_config_dir(str(ROOT / "agents" / "conf"), version_base="1.3"):
+            cfg = compose_run_config(compose("config", overrides=names), names)
+        transfer = 2 if cfg.env.kwargs.held_out_classes else 0
+        for budget in ("smoke", "default", "paper"):
+            b = cfg.env.budgets[budget]
+            a = NoiseMaskConfig(**(OmegaConf.to_container(cfg.agent, resolve=True) | dict(b.agent)))
+            base = a.baseline_epochs or a.pretrain_epochs + a.finetune_epochs
+            epochs = a.pretrain_epochs + a.finetune_epochs + base + transfer * a.transfer_epochs
+            assert b.run.total_steps == 1000 * a.replicates * epochs, (env_name, budget)

@@ -148,6 +148,8 @@ def test_damaged_runs_are_skipped_with_reasons(tmp_path, capsys):
         f.write("400,4.0,1")  # a short row
     no_csv = write_run(root / "cartpole/ppo/seed2/t", "cartpole", "ppo", 2, 90.0)
     (no_csv / "metrics.csv").unlink()
+    with (no_csv / "eval.jsonl").open("a") as f:  # a diverged episode: not a number to average
+        f.write('{"step": 300, "episode": 2, "return": Infinity, "length": 1}\n')
     no_evals = write_run(root / "cartpole/ppo/seed6/t", "cartpole", "ppo", 6, 60.0)
     (no_evals / "eval.jsonl").unlink()
     (root / "cartpole/ppo/seed3/empty").mkdir(parents=True)
@@ -175,6 +177,7 @@ def test_damaged_runs_are_skipped_with_reasons(tmp_path, capsys):
     assert "metrics.csv missing" in notes[2]
     assert run_curve(runs[1], "eval/return").final() == pytest.approx(60.0)  # the cut line is ignored
     assert run_curve(runs[2], "eval/return").source == "eval.jsonl"
+    assert run_curve(runs[2], "eval/return").final() == pytest.approx(90.0)
     fallback = run_curve(runs[3], "eval/return")  # no eval.jsonl: metrics.csv's eval/return_mean
     assert fallback.source == "metrics.csv:eval/return_mean" and fallback.final() == pytest.approx(60.0)
     assert not notes[0] and runs[0].path == good
@@ -228,6 +231,14 @@ def test_bad_command_lines_exit_with_a_fix(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         plot.main([str(empty), "reps=many"])
     assert exc.value.code == 2 and "expected int" in capsys.readouterr().err
+    for bad, message in (
+        ("formats=gif", "subset of png,svg,pdf"),
+        ("agg=max", "iqm, mean or median"),
+        ("reps=0", "at least 1"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            report.main([str(empty), bad])
+        assert exc.value.code == 2 and message in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         report.main(["--help"])
     assert exc.value.code == 0 and "refs=" in capsys.readouterr().out

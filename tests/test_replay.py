@@ -31,7 +31,9 @@ def _simulate(buffer: ReplayBuffer, lengths: list[int], terminal: list[bool], se
             stack = np.concatenate([frames[max(j, 0)] for j in range(len(frames) - STACK, len(frames))])
             terminated, truncated = np.array([end and term]), np.array([end and not term])
             next_obs = stack[None] if not end else np.zeros_like(stack)[None]  # a reset obs would go here
-            buffer.add(action, reward, terminated, truncated, next_obs, final_obs=stack[None] if end else None)
+            buffer.add(
+                action, reward, terminated, truncated, next_obs, final_obs=stack[None] if end else None
+            )
             episode.append((action[0], float(reward[0]), bool(terminated[0])))
         transitions.append((episode, frames))
         t += 1
@@ -39,7 +41,7 @@ def _simulate(buffer: ReplayBuffer, lengths: list[int], terminal: list[bool], se
 
 
 def _expected(episode, frames, k: int):
-    reward, discount, m = 0.0, 1.0, 0
+    reward, m = 0.0, 0
     for j in range(NSTEP):
         if k + j >= len(episode):
             break
@@ -108,9 +110,13 @@ def test_ring_wraps_and_state_vectors() -> None:
 
 
 def test_arrays_and_state_round_trip() -> None:
-    buffer = ReplayBuffer(200, 1, 2, frame_shape=(3, 4, 4), frame_stack=STACK, nstep=NSTEP, discount=GAMMA, seed=3)
+    buffer = ReplayBuffer(
+        200, 1, 2, frame_shape=(3, 4, 4), frame_stack=STACK, nstep=NSTEP, discount=GAMMA, seed=3
+    )
     _simulate(buffer, [6, 4], [False, True])
-    clone = ReplayBuffer(200, 1, 2, frame_shape=(3, 4, 4), frame_stack=STACK, nstep=NSTEP, discount=GAMMA, seed=99)
+    clone = ReplayBuffer(
+        200, 1, 2, frame_shape=(3, 4, 4), frame_stack=STACK, nstep=NSTEP, discount=GAMMA, seed=99
+    )
     clone.load_arrays(buffer.arrays())
     clone.load_state_dict(buffer.state_dict())
     a, b = buffer.sample(32), clone.sample(32)

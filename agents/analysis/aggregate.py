@@ -125,6 +125,11 @@ def analyse_metric(
             result.improvement.append((env, x, y, poi))
         taus = np.linspace(0.0, 1.0, 101) if is_rate(metric) else None
         result.profiles[env] = performance_profiles(matrices, taus, reps=max(100, reps // 4), seed=seed)
+    if not is_rate(metric) and any(env in refs for env in envs):
+        result.notes.append(
+            "optimality gap: on the normalised scale (refs: min -> 0, max -> 1), threshold gamma = 1; "
+            "the other columns are raw scores"
+        )
     if any(v is None for v in normalised.values()):
         missing = [env for env, v in normalised.items() if v is None]
         result.notes.append(

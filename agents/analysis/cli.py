@@ -82,6 +82,22 @@ def _convert(key: str, raw: str, option: Option) -> Any:
         fail(f"{key}={raw!r}: expected {kind.__name__}")
 
 
+IMAGE_FORMATS = ("png", "svg", "pdf")
+
+
+def check_common(opts: dict[str, Any]) -> list[str]:
+    """Validate the options plot and report share; returns the list of image formats."""
+    if opts.get("agg", "iqm") not in ("iqm", "mean", "median"):
+        fail(f"agg={opts['agg']}: choose iqm, mean or median")
+    for key in ("reps", "points", "smooth", "window"):
+        if key in opts and opts[key] < 1:
+            fail(f"{key}={opts[key]}: must be at least 1")
+    formats = [f.strip().lower() for f in opts["formats"].split(",") if f.strip()]
+    if not formats or any(f not in IMAGE_FORMATS for f in formats):
+        fail(f"formats={opts['formats']}: give a comma-separated subset of {','.join(IMAGE_FORMATS)}")
+    return formats
+
+
 def require_plot_packages(prog: str) -> None:
     """Exit with the install command when the optional plotting packages are missing."""
     try:

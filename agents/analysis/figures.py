@@ -88,7 +88,15 @@ def plot_learning_curves(
     for ax, (env, per_agent) in zip(axes, sorted(bands.items()), strict=True):
         for agent, band in sorted(per_agent.items()):
             runs = int(band.count.max()) if len(band.count) else 0
-            ax.plot(band.steps, band.point, color=colors[agent], lw=1.8, label=f"{agent} (n={runs})")
+            marker = "o" if len(band.steps) < 3 else None  # a lone evaluation is otherwise invisible
+            ax.plot(
+                band.steps,
+                band.point,
+                color=colors[agent],
+                lw=1.8,
+                marker=marker,
+                label=f"{agent} (n={runs})",
+            )
             ax.fill_between(band.steps, band.low, band.high, color=colors[agent], alpha=0.2, lw=0)
         ax.set_title(env)
         ax.set_xlabel(x_label)

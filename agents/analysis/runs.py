@@ -307,7 +307,8 @@ def run_curve(run: Run, metric: str) -> Curve | None:
         key = metric[len("eval/") :]
         key = _EVAL_ALIASES.get(key, key)
         if key in run.evals.columns and key not in ("step", "episode"):
-            per_step = run.evals[["step", key]].dropna().groupby("step", sort=True)[key].mean()
+            data = run.evals[["step", key]].dropna()
+            per_step = data[np.isfinite(data[key])].groupby("step", sort=True)[key].mean()
             if len(per_step):
                 return Curve(per_step.index.to_numpy(float), per_step.to_numpy(float), "eval.jsonl")
     if run.metrics is None or run.metrics.empty:

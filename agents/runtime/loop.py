@@ -31,7 +31,8 @@ from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
 
 def build_learner(cfg: DictConfig) -> Learner:
     """Instantiate the learner named by ``cfg.agent._target_`` on the env of ``cfg.env``."""
-    env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EnvConfig), cfg.env))
+    env_node = OmegaConf.to_container(cfg.env, resolve=True)  # env kwargs may interpolate root keys (${data.name})
+    env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EnvConfig), env_node))
     assert isinstance(env_cfg, EnvConfig)
     factory = EnvFactory(env_cfg)
     learner_cls = hydra.utils.get_class(cfg.agent._target_)

@@ -228,7 +228,11 @@ def describe(spec: Spec) -> str:
     for u in spec["layers"]:
         if u["type"] == "block":
             body = ", ".join(one(c) for c in u["body"]) or "empty"
-            tail = f" + proj 1x1/{u['shortcut']['stride']} -> {u['shortcut']['out']}" if u["shortcut"] else " + id"
+            tail = (
+                f" + proj 1x1/{u['shortcut']['stride']} -> {u['shortcut']['out']}"
+                if u["shortcut"]
+                else " + id"
+            )
             lines.append(f"block[{body}]{tail}")
         else:
             lines.append(one(u))

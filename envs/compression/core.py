@@ -108,9 +108,17 @@ class CompressionCore:
             "extra": extra, "data_seed": cfg.data_seed, "train_subset": cfg.train_subset, "seed": cfg.seed,
             "epochs": cfg.teacher_epochs, "lr": cfg.teacher_lr, "batch_size": cfg.batch_size, "augment": cfg.augment,
         }  # fmt: skip
-        teacher_fit = FitConfig(cfg.teacher_epochs, cfg.teacher_lr, 5e-4, cfg.batch_size, "sgd", True, augment=cfg.augment)
+        teacher_fit = FitConfig(
+            cfg.teacher_epochs, cfg.teacher_lr, 5e-4, cfg.batch_size, "sgd", True, augment=cfg.augment
+        )
         self.teacher, self.teacher_info = load_or_train_teacher(
-            self.teacher_spec, fields, self.x_train, self.y_train, teacher_fit, cfg.cache_dir, cfg.teacher_path
+            self.teacher_spec,
+            fields,
+            self.x_train,
+            self.y_train,
+            teacher_fit,
+            cfg.cache_dir,
+            cfg.teacher_path,
         )
         self.teacher_params, self.teacher_flops = check_and_flops(self.teacher_spec)
         self.teacher_val_acc = accuracy(self.teacher, self.x_val, self.y_val)
@@ -132,7 +140,9 @@ class CompressionCore:
             ce_weight=c.student_ce_weight, kd_weight=1.0, augment=c.augment,
         )  # fmt: skip
 
-    def train_student(self, spec: Spec, fit_cfg: FitConfig | None = None, seed: int | None = None) -> torch.nn.Module:
+    def train_student(
+        self, spec: Spec, fit_cfg: FitConfig | None = None, seed: int | None = None
+    ) -> torch.nn.Module:
         """Fresh student (re-initialised, as in the official ``resetModel``) trained by KD from the teacher."""
         seed = student_seed(self.cfg.seed, spec_hash(spec)) if seed is None else seed
         with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG stream untouched
@@ -157,7 +167,12 @@ class CompressionCore:
         try:
             params, flops = check_and_flops(spec)
         except (RuntimeError, ValueError) as err:
-            return {"params": -1, "flops": -1, "degenerate": True, "reason": f"forward fails: {str(err)[:160]}"}
+            return {
+                "params": -1,
+                "flops": -1,
+                "degenerate": True,
+                "reason": f"forward fails: {str(err)[:160]}",
+            }
         if params >= parent_params:
             return {"params": params, "flops": flops, "degenerate": True, "reason": "params >= parent's"}
         return {"params": params, "flops": flops, "degenerate": False, "reason": ""}
@@ -212,7 +227,11 @@ class CompressionCore:
                 todo.setdefault(h, spec)
         if todo:
             hashes = list(todo)
-            scored = pool.train(list(todo.values())) if pool is not None else [self.score_student(todo[h]) for h in hashes]
+            scored = (
+                pool.train(list(todo.values()))
+                if pool is not None
+                else [self.score_student(todo[h]) for h in hashes]
+            )
             for h, score in zip(hashes, scored, strict=True):
                 pre = self.precheck(todo[h], parent_params)
                 self.cache[h] = {**pre, "val_acc": float(score["val_acc"])}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -20,10 +20,14 @@ class N2NEnvBase(gym.Env):
     Subclasses set ``action_space`` and implement :meth:`student_spec`.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(
-        self, teacher: str = "resnet34", parent: Spec | str | None = None, render_mode: str | None = None, **kwargs: Any
+        self,
+        teacher: str = "resnet34",
+        parent: Spec | str | None = None,
+        render_mode: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__()
         if render_mode is not None:
@@ -34,9 +38,13 @@ class N2NEnvBase(gym.Env):
         if parent is None:
             self.parent = self.core.teacher_spec
         else:
-            self.parent = spec_from_json(parent) if isinstance(parent, str) else json.loads(json.dumps(parent))
+            self.parent = (
+                spec_from_json(parent) if isinstance(parent, str) else json.loads(json.dumps(parent))
+            )
             if list(self.parent["input_shape"]) != list(self.core.teacher_spec["input_shape"]):
-                raise ValueError("parent's input_shape differs from the teacher's: derive it from this teacher")
+                raise ValueError(
+                    "parent's input_shape differs from the teacher's: derive it from this teacher"
+                )
         self.layers = layer_sequence(self.parent)
         if not self.layers:
             raise ValueError("the parent network has no layers")
@@ -58,7 +66,9 @@ class N2NEnvBase(gym.Env):
     def student_spec(self, action: np.ndarray) -> Spec:
         raise NotImplementedError
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         if options and "iteration" in options:
             self.iteration = int(options["iteration"])
@@ -66,14 +76,18 @@ class N2NEnvBase(gym.Env):
 
     def _check_action(self, action: Any) -> np.ndarray:
         arr = np.asarray(action)
-        if arr.shape != self.action_space.shape or not self.action_space.contains(arr.astype(self.action_space.dtype)):
+        if arr.shape != self.action_space.shape or not self.action_space.contains(
+            arr.astype(self.action_space.dtype)
+        ):
             raise ValueError(
                 f"invalid action for {type(self).__name__}: expected an element of {self.action_space} "
                 f"(shape {self.action_space.shape}), got shape {arr.shape}"
             )
         return arr.astype(self.action_space.dtype)
 
-    def evaluate_actions(self, actions: list[np.ndarray], pool: Any = None) -> list[tuple[float, dict[str, Any]]]:
+    def evaluate_actions(
+        self, actions: list[np.ndarray], pool: Any = None
+    ) -> list[tuple[float, dict[str, Any]]]:
         """Rewards and infos of several actions at once (their students trained in parallel by ``pool``)."""
         specs = [self.student_spec(self._check_action(a)) for a in actions]
         pool = pool if pool is not None else self.pool

@@ -36,7 +36,9 @@ class ResidualBlock(nn.Module):
             convs.append(_conv_bn(ch, conv, relu=j < len(unit["body"]) - 1))
             ch = conv["out"]
         self.body = nn.Sequential(*convs)
-        self.shortcut: nn.Module = nn.Identity() if unit["shortcut"] is None else _conv_bn(in_ch, unit["shortcut"], False)
+        self.shortcut: nn.Module = (
+            nn.Identity() if unit["shortcut"] is None else _conv_bn(in_ch, unit["shortcut"], False)
+        )
         sc_out = in_ch if unit["shortcut"] is None else unit["shortcut"]["out"]
         if convs and ch != sc_out:
             raise ValueError(f"residual block body ends with {ch} channels but its shortcut gives {sc_out}")

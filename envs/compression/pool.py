@@ -83,7 +83,9 @@ class RayPool:
         pass
 
 
-def make_pool(cfg: CompressionConfig, kind: str = "local", workers: int = 1, address: str | None = None) -> Any:
+def make_pool(
+    cfg: CompressionConfig, kind: str = "local", workers: int = 1, address: str | None = None
+) -> Any:
     """``kind``: ``local`` (``workers`` ≤ 1 → :class:`SerialPool`) or ``ray``."""
     if kind == "local":
         return SerialPool(cfg) if workers <= 1 else LocalPool(cfg, workers)

@@ -61,7 +61,11 @@ class N2NRemovalEnv(N2NEnvBase):
     """
 
     def __init__(
-        self, teacher: str = "resnet34", parent: Spec | str | None = None, render_mode: str | None = None, **kwargs: Any
+        self,
+        teacher: str = "resnet34",
+        parent: Spec | str | None = None,
+        render_mode: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(teacher, parent, render_mode, **kwargs)
         self.fixed_mask = removal_fixed_mask(self.parent)

@@ -52,12 +52,18 @@ class N2NShrinkEnv(N2NEnvBase):
     """
 
     def __init__(
-        self, teacher: str = "resnet34", parent: Spec | str | None = None, render_mode: str | None = None, **kwargs: Any
+        self,
+        teacher: str = "resnet34",
+        parent: Spec | str | None = None,
+        render_mode: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(teacher, parent, render_mode, **kwargs)
         #: (L, 3) True where the field can shrink.
         self.free_mask = shrink_free_mask(self.parent)
-        self.action_space = gym.spaces.MultiDiscrete(np.full(self.num_layers * len(SHRINK_FIELDS), len(SHRINK_RATIOS)))
+        self.action_space = gym.spaces.MultiDiscrete(
+            np.full(self.num_layers * len(SHRINK_FIELDS), len(SHRINK_RATIOS))
+        )
 
     def student_spec(self, action: np.ndarray) -> Spec:
         """The student that ``action`` (ratio indices) makes of the parent."""

@@ -34,7 +34,15 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     for module in ("numpy.core.multiarray", "numpy._core.multiarray", "numpy"):
         for name, obj in allowed.items():
             table[(module, name)] = obj
+    table[("_codecs", "encode")] = _latin1_encode  # how Python 3 writes bytes at protocol 2
     return table
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` restricted to latin-1 text → bytes (no other codec can be reached)."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"refusing codec {encoding!r} in a data batch")
+    return text.encode("latin1")
 
 
 class SafeUnpickler(pickle.Unpickler):
@@ -55,7 +63,9 @@ def safe_load_batch(path: Path) -> dict[str, Any]:
         with open(path, "rb") as f:
             obj = SafeUnpickler(f, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-        raise DataError(f"{path} is not a valid CIFAR python batch ({err}); re-download and extract it") from err
+        raise DataError(
+            f"{path} is not a valid CIFAR python batch ({err}); re-download and extract it"
+        ) from err
     if not isinstance(obj, dict):
         raise DataError(f"{path} should hold a dict, found {type(obj).__name__}; re-download and extract it")
     return {k.decode() if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
@@ -63,7 +73,9 @@ def safe_load_batch(path: Path) -> dict[str, Any]:
 
 def _find_root(root: str | Path | None, subdir: str, marker: str, url: str, what: str) -> Path:
     if root is None:
-        raise DataError(f"{what} needs data.root: download {url}, extract it, and pass data.root=<path>/{subdir}")
+        raise DataError(
+            f"{what} needs data.root: download {url}, extract it, and pass data.root=<path>/{subdir}"
+        )
     base = Path(root).expanduser()
     for cand in (base, base / subdir):
         if (cand / marker).is_file():

@@ -15,7 +15,7 @@ from envs.data.base import DataError, ImageDataset, Split, register_dataset, spl
 
 def resize_bilinear(images: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of (N, C, H, W) images to (N, C, size, size) (align-corners=False sampling)."""
-    n, c, h, w = images.shape
+    _, _, h, w = images.shape
     if (h, w) == (size, size):
         return images.astype(np.float32, copy=True)
 

@@ -24,8 +24,10 @@ def _read_mat(path: Path) -> Split:
         )
     try:
         mat = scipy.io.loadmat(str(path))
-    except (ValueError, OSError, TypeError) as err:
-        raise DataError(f"SVHN: {path} is not a readable .mat file ({err}); re-download {SVHN_URL}{path.name}") from err
+    except (ValueError, OSError, TypeError, scipy.io.matlab.MatReadError) as err:
+        raise DataError(
+            f"SVHN: {path} is not a readable .mat file ({err}); re-download {SVHN_URL}{path.name}"
+        ) from err
     if "X" not in mat or "y" not in mat:
         raise DataError(f"SVHN: {path} lacks 'X' or 'y'; use the cropped-digits files {SVHN_URL}{path.name}")
     x, y = np.asarray(mat["X"]), np.asarray(mat["y"]).reshape(-1)

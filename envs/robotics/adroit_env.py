@@ -15,7 +15,12 @@ from envs.robotics.tasks import ADROIT_TASKS  # noqa: E402
 
 #: 24-d hand-joint slice of qpos used as proprioception (MENTOR/VRL3 ``adroit.py``); relocate: the 24
 #: finger joints after the 6 arm dofs.
-PROPRIO_SLICES = {"door": slice(4, -2), "hammer": slice(2, -7), "pen": slice(None, -6), "relocate": slice(6, 30)}
+PROPRIO_SLICES = {
+    "door": slice(4, -2),
+    "hammer": slice(2, -7),
+    "pen": slice(None, -6),
+    "relocate": slice(6, 30),
+}
 #: Default horizon in simulator steps (gymnasium-robotics registration; MENTOR: 200 / 200 / 100).
 HORIZONS = {"door": 200, "hammer": 200, "pen": 100, "relocate": 200}
 #: Episode success: goal achieved on more than this many simulator steps (DAPG / VRL3 / MENTOR).
@@ -75,7 +80,7 @@ class AdroitEnv(VisualControlEnv):
         self.default_camera = DEFAULT_CAMERAS[task]
         self.default_horizon = HORIZONS[task]
         super().__init__(**kwargs)
-        self.metadata = {**self.metadata, "render_fps": int(round(1.0 / self._env.dt))}
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self._env.dt)}
 
     def _sim_build(self) -> tuple[int, int, int]:
         import gymnasium_robotics.envs.adroit_hand as adroit

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -50,7 +50,7 @@ class VisualControlEnv(gym.Env):
         render_size: side of ``render()`` frames (videos); defaults to ``image_size``.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 30}
     #: Family defaults, overridden by subclasses.
     default_camera: str | int = -1
     default_horizon: int = 1000
@@ -74,7 +74,11 @@ class VisualControlEnv(gym.Env):
             raise ValueError(f"obs must be one of {OBS_MODES} (or null for pixels), got {obs!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        for name, value in (("image_size", image_size), ("frame_stack", frame_stack), ("action_repeat", action_repeat)):
+        for name, value in (
+            ("image_size", image_size),
+            ("frame_stack", frame_stack),
+            ("action_repeat", action_repeat),
+        ):
             if int(value) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.obs_mode = obs
@@ -148,7 +152,12 @@ class VisualControlEnv(gym.Env):
         from envs.robotics.rendering import FrameRenderer
 
         return FrameRenderer(
-            self._model, size, size, self._camera_for_renderer(), flip=self._flip_frames(), fast=self.fast_render
+            self._model,
+            size,
+            size,
+            self._camera_for_renderer(),
+            flip=self._flip_frames(),
+            fast=self.fast_render,
         )
 
     def _pixels(self) -> np.ndarray:
@@ -203,9 +212,11 @@ class VisualControlEnv(gym.Env):
         action = np.asarray(action, dtype=np.float32)
         if action.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {action.shape}")
-        if not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be finite, got {action}")
-        action = self._sim_action(np.clip(action, -1.0, 1.0))
+        if not ((action >= -1.0) & (action <= 1.0)).all():  # the common case costs one comparison
+            if not np.isfinite(action).all():
+                raise ValueError(f"action must be finite, got {action}")
+            action = np.clip(action, -1.0, 1.0)
+        action = self._sim_action(action)
         reward, terminated = 0.0, False
         for _ in range(self.action_repeat):
             step_reward, terminated, step_success = self._sim_step(action)

@@ -59,7 +59,7 @@ class DMCEnv(VisualControlEnv):
         self.domain, self.task = domain, task
         self.default_camera = 2 if domain == "quadruped" else 0  # DrQ-v2 dmc.py
         super().__init__(**kwargs)
-        self.metadata = {**self.metadata, "render_fps": int(round(1.0 / self._env.control_timestep()))}
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self._env.control_timestep())}
 
     def _sim_build(self) -> tuple[int, int, int]:
         from dm_control import suite

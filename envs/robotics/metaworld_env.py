@@ -70,7 +70,9 @@ class MetaWorldEnv(VisualControlEnv):
             import difflib
 
             close = difflib.get_close_matches(task, METAWORLD_TASKS, n=3)
-            raise ValueError(f"unknown Meta-World task {task!r}; did you mean {close}? All: {METAWORLD_TASKS}")
+            raise ValueError(
+                f"unknown Meta-World task {task!r}; did you mean {close}? All: {METAWORLD_TASKS}"
+            )
         self.task = task
         self.sparse = bool(sparse)
         if kwargs.get("camera") == "mentor":
@@ -80,7 +82,7 @@ class MetaWorldEnv(VisualControlEnv):
         if self.camera_pos is not None and self.camera_pos.shape != (3,):
             raise ValueError(f"camera_pos must be 3 numbers (x, y, z), got {camera_pos!r}")
         super().__init__(**kwargs)
-        self.metadata = {**self.metadata, "render_fps": int(round(1.0 / self._env.dt))}
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self._env.dt)}
 
     def _sim_build(self) -> tuple[int, int, int]:
         from metaworld.env_dict import ALL_V3_ENVIRONMENTS
@@ -101,7 +103,9 @@ class MetaWorldEnv(VisualControlEnv):
         if isinstance(self.camera, str):
             names = [env.model.camera(i).name for i in range(env.model.ncam)]
             if self.camera not in names:
-                raise ValueError(f"camera {self.camera!r} not in Meta-World's model; cameras: {names + ['mentor']}")
+                raise ValueError(
+                    f"camera {self.camera!r} not in Meta-World's model; cameras: {[*names, 'mentor']}"
+                )
         if self.camera_pos is not None:
             import mujoco
 

@@ -26,12 +26,7 @@ from typing import Any
 
 import numpy as np
 
-_PROBE = (
-    "import mujoco\n"
-    "ctx = mujoco.GLContext(8, 8)\n"
-    "ctx.make_current()\n"
-    "ctx.free()\n"
-)
+_PROBE = "import mujoco\nctx = mujoco.GLContext(8, 8)\nctx.make_current()\nctx.free()\n"
 
 
 def _backend_works(backend: str) -> bool:
@@ -74,7 +69,7 @@ def setup_headless(backend: str | None = None) -> str:
 
 #: Renderers alive in this process; closed at exit, before OpenGL is torn down (otherwise MuJoCo's
 #: ``Renderer.__del__`` prints EGL errors during interpreter shutdown).
-_LIVE_RENDERERS: "weakref.WeakSet[FrameRenderer]" = weakref.WeakSet()
+_LIVE_RENDERERS: weakref.WeakSet[FrameRenderer] = weakref.WeakSet()
 
 
 def _close_live_renderers() -> None:

@@ -1,0 +1,148 @@
+"""N2N search benchmarks: RL vs random search, and policy transfer ResNet-18 → ResNet-34.
+
+    python -m benchmarks.n2n_search                       # CPU default settings (digits 16x16, width 1/8)
+    python -m benchmarks.n2n_search --quick               # tiny settings, mechanics only (minutes)
+
+1. **RL vs random search** at an equal number of student evaluations (rollouts), 3 seeds: the N2N learner
+   (REINFORCE, both stages) against random search over the same action spaces (uniform keep/remove per
+   free layer, then uniform ratio indices on the best random stage-1 student). Prints best reward, its
+   compression and accuracy ratio (validation, search-time KD) for each, and the ratio RL / random.
+2. **Policy transfer**: ResNet-34 stage-1 search from scratch vs started from a ResNet-18 removal policy
+   trained first (``init_from``): updates needed to reach the scratch run's final best reward.
+
+Both arms share one reward cache per process, so a random arm is charged for every rollout it samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import numpy as np
+import torch
+
+from agents.n2n import N2NConfig, N2NLearner
+from agents.runtime.env_factory import EnvConfig, EnvFactory
+
+CPU = dict(
+    width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,
+    batch_size=64, min_outputs=4,
+)  # fmt: skip
+QUICK = dict(
+    width=0.0625, image_size=8, image_channels=1, teacher_epochs=3, student_epochs=1, train_subset=300,
+    val_subset=150, batch_size=64, min_outputs=2,
+)  # fmt: skip
+
+
+def factory(arch: str, kwargs: dict[str, Any]) -> EnvFactory:
+    name = {"resnet18": "ResNet18", "resnet34": "ResNet34"}[arch]
+    return EnvFactory(EnvConfig(name=f"n2n-{arch}", id=f"pgsuite/N2NRemoval-{name}-v0", kwargs=kwargs))
+
+
+def run_rl(
+    fac: EnvFactory, seed: int, it1: int, it2: int, m: int, workers: int, init_from: str | None = None
+):
+    torch.manual_seed(seed)
+    cfg = N2NConfig(
+        stage1_iterations=it1, stage2_iterations=it2, rollouts=m, workers=workers, init_from=init_from
+    )
+    learner = N2NLearner(cfg, fac, seed=seed)
+    curve = [m_["train/best_reward"] for m_ in learner.train_until((it1 + it2) * m)]
+    best = learner._best()
+    return learner, curve, best
+
+
+def run_random(fac: EnvFactory, seed: int, it1: int, it2: int, m: int, pool: Any) -> dict[str, float]:
+    """Uniform random actions, same stage split and rollout count as the RL arm."""
+    rng = np.random.default_rng(seed)
+    env = fac.make(seed=seed).unwrapped
+    best: tuple[float, dict[str, Any], Any] = (-np.inf, {}, None)
+    stage1_best = None
+    for _ in range(it1):
+        acts = [
+            np.where(env.free_mask, rng.integers(0, 2, env.num_layers), 1).astype(np.int8) for _ in range(m)
+        ]
+        for a, (r, info) in zip(acts, env.evaluate_actions(acts, pool), strict=True):
+            if r > best[0]:
+                best = (r, info, env.student_spec(a))
+        stage1_best = best[2]
+    import gymnasium as gym
+
+    shrink = gym.make(
+        fac.id.replace("N2NRemoval", "N2NShrink"), parent=stage1_best, **fac.cfg.kwargs
+    ).unwrapped
+    for _ in range(it2):
+        acts = [rng.integers(0, 11, shrink.action_space.shape).astype(np.int64) for _ in range(m)]
+        for r, info in shrink.evaluate_actions(acts, pool):
+            if r > best[0]:
+                best = (r, info, None)
+    return {"reward": best[0], "compression": best[1]["compression"], "acc_ratio": best[1]["acc_ratio"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny settings (mechanics only)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cache-dir", default=None, help="teacher cache (default: a temporary folder)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    it1, it2, m = (2, 2, 3) if args.quick else (15, 15, 5)
+    with TemporaryDirectory() as tmp:
+        kwargs = {
+            **(QUICK if args.quick else CPU),
+            "cache_dir": args.cache_dir or str(Path(tmp) / "teachers"),
+        }
+        fac34 = factory("resnet34", kwargs)
+        print(
+            f"N2N search benchmark: {it1}+{it2} updates x {m} rollouts, {args.seeds} seeds, kwargs={kwargs}"
+        )
+        rows = []
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            learner, _, best = run_rl(fac34, seed, it1, it2, m, args.workers)
+            rl = {
+                "reward": best.reward,
+                "compression": best.compression,
+                "acc_ratio": best.val_acc / learner.core.teacher_val_acc,
+            }
+            t1 = time.perf_counter()
+            rand = run_random(fac34, seed, it1, it2, m, learner._pool_for_updates())
+            learner.close()
+            rows.append((rl, rand))
+            print(f"seed {seed}: RL {rl} [{t1 - t0:.0f}s] | random {rand} [{time.perf_counter() - t1:.0f}s]")
+        print("\n| method | best reward (mean ± std) | compression | val acc ratio |\n|---|---:|---:|---:|")
+        for k, label in ((0, "REINFORCE (N2N)"), (1, "random search")):
+            r = np.array([row[k]["reward"] for row in rows])
+            c = np.mean([row[k]["compression"] for row in rows])
+            a = np.mean([row[k]["acc_ratio"] for row in rows])
+            print(f"| {label} | {r.mean():.4f} ± {r.std():.4f} | {c:.2f}x | {a:.4f} |")
+        ratio = np.mean([row[0]["reward"] for row in rows]) / np.mean([row[1]["reward"] for row in rows])
+        print(f"\nRL / random mean best reward: {ratio:.3f}")
+
+        # -- policy transfer: ResNet-18 removal policy -> ResNet-34 ----------------------------------
+        fac18 = factory("resnet18", kwargs)
+        src, _, _ = run_rl(fac18, 0, it1, 0, m, args.workers)
+        ckpt = Path(tmp) / "r18"
+        ckpt.mkdir()
+        torch.save({"learner": src.state_dict()}, ckpt / "state.pt")
+        src.close()
+        scratch, curve_s, _ = run_rl(fac34, 100, it1, 0, m, args.workers)
+        scratch.close()
+        transfer, curve_t, _ = run_rl(fac34, 100, it1, 0, m, args.workers, init_from=str(ckpt))
+        transfer.close()
+        target = curve_s[-1]
+        reach = next((i + 1 for i, v in enumerate(curve_t) if v >= target), None)
+        print(
+            f"\nPolicy transfer (stage 1, {it1} updates): scratch best {target:.4f}; transfer best {curve_t[-1]:.4f}"
+        )
+        print(f"updates for the transferred policy to reach the scratch run's final best: {reach} of {it1}")
+
+
+if __name__ == "__main__":
+    main()
