@@ -156,7 +156,8 @@ def build_learner_config(learner_cls: type, agent_cfg: DictConfig) -> Any:
     """Validate ``agent_cfg`` against ``learner_cls.Config`` and return the dataclass instance."""
     schema = learner_cls.Config
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(schema), agent_cfg)
+        node = OmegaConf.to_container(agent_cfg, resolve=True) if isinstance(agent_cfg, DictConfig) else agent_cfg
+        merged = OmegaConf.merge(OmegaConf.structured(schema), node)
     except OmegaConfBaseException as err:
         valid = ", ".join(f.name for f in fields(schema) if not f.name.startswith("_"))
         raise ConfigError(

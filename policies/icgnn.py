@@ -43,6 +43,28 @@ def _aggregate(h: torch.Tensor, valid: torch.Tensor, serving: torch.Tensor, dim:
     return torch.cat([mean, peak, serve_mean], -1)
 
 
+class _Layer(nn.Module):
+    """h ← h + W₂ σ(A z + B agg_tx(z) + C agg_user(z)), z = LayerNorm(h).
+
+    The same function as an MLP on the concatenation [z, agg_tx, agg_user], but the aggregate terms are
+    projected once per TX / per user and broadcast, so the per-node cost is two D × D products.
+    """
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(hidden)
+        self.self_proj = nn.Linear(hidden, hidden)
+        self.tx_proj = nn.Linear(3 * hidden, hidden, bias=False)
+        self.user_proj = nn.Linear(3 * hidden, hidden, bias=False)
+        self.out = nn.Linear(hidden, hidden)
+
+    def forward(self, h: torch.Tensor, valid: torch.Tensor, serv: torch.Tensor) -> torch.Tensor:
+        z = self.norm(h)
+        by_tx = self.tx_proj(_aggregate(z, valid, serv, dim=2))  # (B, T, 1, D): links sharing the TX
+        by_user = self.user_proj(_aggregate(z, valid, serv, dim=1))  # (B, 1, U, D): links sharing the user
+        return (h + self.out(nn.functional.silu(self.self_proj(z) + by_tx + by_user))) * valid
+
+
 class ICGNN(nn.Module):
     """Homogeneous-graph GNN mapping per-link features to per-link outputs.
 
@@ -56,9 +78,7 @@ class ICGNN(nn.Module):
     def __init__(self, in_features: int, out_channels: int, hidden: int = 64, layers: int = 4) -> None:
         super().__init__()
         self.encoder = _mlp([in_features + 1, hidden, hidden])
-        # input: own embedding + 3 aggregates over the TX neighbourhood + 3 over the user neighbourhood
-        self.layers = nn.ModuleList([_mlp([7 * hidden, hidden, hidden]) for _ in range(layers)])
-        self.norms = nn.ModuleList([nn.LayerNorm(hidden) for _ in range(layers)])
+        self.layers = nn.ModuleList([_Layer(hidden) for _ in range(layers)])
         self.decoder = _mlp([hidden, hidden, out_channels])
 
     def forward(
@@ -68,13 +88,8 @@ class ICGNN(nn.Module):
         valid = (tx_mask[:, :, None] * user_mask[:, None, :]).to(links.dtype)[..., None]
         serv = serving.to(links.dtype)[..., None] * valid
         h = self.encoder(torch.cat([links, serv], -1)) * valid
-        for layer, norm in zip(self.layers, self.norms, strict=True):
-            z = norm(h)
-            by_tx = _aggregate(z, valid, serv, dim=2).expand(-1, -1, z.shape[2], -1)  # links sharing the TX
-            by_user = _aggregate(z, valid, serv, dim=1).expand(
-                -1, z.shape[1], -1, -1
-            )  # links sharing the user
-            h = (h + layer(torch.cat([z, by_tx, by_user], -1))) * valid
+        for layer in self.layers:
+            h = layer(h, valid, serv)
         return self.decoder(h) * valid
 
 
