@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+
 os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco (headless rendering)
 
 import hydra

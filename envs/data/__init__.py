@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import importlib
 
-from envs.data.base import DATASETS, DataError, ImageDataset, Split, available_datasets, load_dataset, register_dataset
+from envs.data.base import (
+    DATASETS,
+    DataError,
+    ImageDataset,
+    Split,
+    available_datasets,
+    load_dataset,
+    register_dataset,
+)
 
 #: Loader modules; each calls ``register_dataset`` on import.
 _LOADERS: tuple[str, ...] = ("digits", "cifar", "svhn", "mnist", "imagefolder", "medmnist")
