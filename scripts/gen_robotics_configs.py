@@ -55,7 +55,7 @@ def metaworld(task: str) -> None:
         f"name: metaworld-{task}\n"
         f"id: pgsuite/MetaWorld-{task}-v0\n"
         "family: robotics\n"
-        "kwargs: {obs: '${obs}', image_size: 84, camera: corner2, frame_stack: 3, action_repeat: 2, horizon: 500, fast_render: false}\n"
+        "kwargs: {obs: '${obs}', image_size: 84, camera: corner2, frame_stack: 3, action_repeat: 2, horizon: 500, fast_render: false, render_size: 256}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
         "default_agent: drqv2\n" + _budgets(1_050_000, 5_000, 100_000),
@@ -80,7 +80,7 @@ def dmc(domain: str, task: str) -> None:
         f"name: dmc-{key}\n"
         f"id: pgsuite/DMC-{key}-v0\n"
         "family: robotics\n"
-        "kwargs: {obs: '${obs}', image_size: 84, frame_stack: 3, action_repeat: 2, horizon: 1000, fast_render: false}\n"
+        "kwargs: {obs: '${obs}', image_size: 84, frame_stack: 3, action_repeat: 2, horizon: 1000, fast_render: false, render_size: 256}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
         "default_agent: drqv2\n"
@@ -98,7 +98,7 @@ def adroit(task: str) -> None:
         f"id: pgsuite/Adroit-{task}-v0\n"
         "family: robotics\n"
         "kwargs: {obs: '${obs}', image_size: 84, frame_stack: 3, action_repeat: 2, "
-        f"horizon: {horizon}, reward_scale: mentor, fast_render: false}}\n"
+        f"horizon: {horizon}, reward_scale: mentor, fast_render: false, render_size: 256}}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
         "default_agent: drqv2\n" + _budgets(3_050_000, 5_000, 100_000),
