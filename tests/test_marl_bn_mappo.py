@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import io
 import itertools
 import json
@@ -86,17 +85,7 @@ def test_state_dict_round_trip_resumes_exactly() -> None:
         assert torch.equal(pa, pb)
 
 
-def _cli_resolves_agent_shorthands() -> bool:
-    from agents.runtime import loop
-
-    return "resolve=True" in inspect.getsource(loop.build_learner)
-
-
 @pytest.mark.skipif(not (ROOT / "agents" / "train.py").exists(), reason="the CLI is not built yet")
-@pytest.mark.skipif(
-    not _cli_resolves_agent_shorthands(),
-    reason="agent yaml interpolations (${graph}, ${anneal}) need build_learner to resolve cfg.agent (docs/bn_marl.md)",
-)
 @pytest.mark.parametrize(
     ("env", "extra"),
     [

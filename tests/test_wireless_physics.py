@@ -161,3 +161,16 @@ def test_variable_size_batch_matches_single_networks():
         )
         single = sc.user_se(one, sc.allocate(one, grid[i : i + 1, :t, :u]))
         assert torch.allclose(batched[i, :u], single[0]) and float(batched[i, u:].abs().sum()) == 0
+
+
+@pytest.mark.parametrize(
+    "sc", [InterferenceChannel((3, 7)), CellFree((4, 9), (2, 12), (1, 3)), MultiUserMISO((3, 9), (2, 7))]
+)
+def test_se_gradient_is_finite_with_padding_and_zero_power(sc):
+    net = sc.sample(np.random.default_rng(5), 8)
+    t, u = net.serving.shape[1:]
+    grid = torch.zeros(8, t, u, sc.out_channels, dtype=torch.float64)
+    grid[:, : t // 2] = -1.0  # some links at exactly zero power
+    grid.requires_grad_(True)
+    sc.user_se(net, sc.allocate(net, grid)).sum().backward()
+    assert torch.isfinite(grid.grad).all()

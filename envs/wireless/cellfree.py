@@ -33,7 +33,9 @@ from envs.wireless.common import Networks, Scenario, as_range
 def cellfree_se(net: Networks, rho: torch.Tensor, tau_p: int, tau_c: int, noise: float) -> torch.Tensor:
     """(B, K) SE of every UE for powers ``rho`` (B, L, K) in W (zero outside the clusters)."""
     beta, gamma, ant, same = net.data["beta"], net.data["gamma"], net.data["antennas"], net.data["same_pilot"]
-    amp = torch.sqrt(rho.clamp_min(0.0) * ant[:, :, None])  # √(ρ_li N_l)
+    power = rho * ant[:, :, None]
+    # √(ρ_li N_l), with a finite gradient at ρ = 0 (links outside the clusters carry exactly zero power)
+    amp = torch.where(power > 0, torch.sqrt(power.clamp_min(1e-300)), torch.zeros_like(power))
     coh = torch.einsum("bli,blk->bik", amp, torch.sqrt(gamma))  # coh[i, k] = Σ_l √(ρ_li N_l γ_lk)
     signal = torch.diagonal(coh, dim1=1, dim2=2) ** 2
     incoherent = torch.einsum("bli,blk->bk", rho, beta)

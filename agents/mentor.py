@@ -1,0 +1,308 @@
+"""MENTOR (Huang et al. 2025, arXiv 2410.14972): DrQ-v2 + DrM + a mixture-of-experts actor + task-oriented perturbation.
+
+Built on :class:`agents.drqv2.DrQV2` (pixels, state or pixels+state). On top of DrQ-v2 (provenance:
+suninghuang19/mentor @ f4fa81f ``agents/mentor*.py``, XuGW-Kevin/DrM ``agents/drm*.py``):
+
+* **MoE actor** (``backbone: moe``): :class:`policies.moe.MoEActor`; the auxiliary balance + entropy loss is
+  added to the actor loss times ``aux_loss_coef`` (applied, unlike the official code). ``backbone: mlp`` is the
+  w/o-MoE ablation (the plain DrQ-v2 actor).
+* **Dormant ratio** β of the actor, measured on every actor-update batch (:class:`DormantMeter`).
+* **Exploration std** (``std_rule``): ``dormant`` (released MENTOR) σ = s·sigmoid(T(β − β*)), s = 0.8 (DMC) or
+  1.0 (Meta-World, Adroit); ``awake`` (DrM) max(σ_dormant, schedule(t − t_awake)); ``schedule`` (DrQ-v2).
+* **Exploitation target** (DrM): V(s) by expectile regression on min Q̄; critic target
+  r + γⁿ[λV(s') + (1−λ)min Q̄(s', a')], λ = 0.5 constant on Meta-World, λ*/(1 + e^{50(β−0.2)}) elsewhere.
+* **Perturbation** every ``perturb_interval`` updates: θ ← αθ + (1−α)φ, α = clip(1 − 2β, 0.2, α_max), φ from
+  the top-10-return Gaussian (``task``), a fresh init (``random``, DrM), or nothing (``none``); Adam reset.
+* **Meta-World n-step / γ**: the intended annealing n = ⌊3 + 7e^{−t/1e6}⌋, γ = 0.997 − 0.02e^{−t/5e5} −
+  0.007e^{−t/1.6e6} (t in frames) is applied to the replay before every update; the official code never calls
+  it (so it ran n = 10, γ = 0.97 throughout).
+
+Not ported: the Meta-World critic's Dropout+LayerNorm variant (DrQ-v2's critic is built without a hook).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from agents.drqv2 import DrQV2, DrQV2Config
+from agents.mentor_perturb import (
+    DormantMeter,
+    TopKBuffer,
+    interpolate_,
+    perturb_factor,
+    random_target,
+    reset_optimizer,
+    task_target,
+)
+from policies.moe import MoE, MoEActor
+from policies.vision import Actor, schedule, weight_init
+
+# Per-family constants (papers sheet Sec. 4.2): std scale, λ*, λ rule, expectile, α_max, interval (updates).
+FAMILY = {
+    "dmc": {"std_scale": 0.8, "target_lambda": 0.6, "lambda_rule": "dormant", "expectile": 0.9,
+            "max_perturb_factor": 1.0, "perturb_interval": 10_000, "nstep_anneal": False},
+    "metaworld": {"std_scale": 1.0, "target_lambda": 0.5, "lambda_rule": "constant", "expectile": 0.9,
+                  "max_perturb_factor": 0.95, "perturb_interval": 50_000, "nstep_anneal": True},
+    "adroit": {"std_scale": 1.0, "target_lambda": 0.6, "lambda_rule": "dormant", "expectile": 0.7,
+               "max_perturb_factor": 0.9, "perturb_interval": 50_000, "nstep_anneal": False},
+}  # fmt: skip
+
+
+@dataclass
+class MentorConfig(DrQV2Config):
+    """MENTOR hyperparameters; ``None`` = the env family's constant (``FAMILY``; DMC's for unknown envs)."""
+
+    _target_: str = "agents.mentor.Mentor"
+    name: str = "mentor"
+    backbone: str = "moe"  # moe | mlp
+    num_experts: int = 16
+    top_k: int = 4
+    moe_hidden_dim: int = 256
+    moe_gate_dim: int = 256
+    moe_dropout: float = 0.1
+    aux_loss_coef: float = 0.002  # official aux_loss_scale (computed but unused there)
+    actor_grad_clip: float | None = 0.001  # official clip_grad_norm_(actor, 0.001); None = off
+    dormant_threshold: float = 0.025
+    target_dormant_ratio: float = 0.2
+    dormant_temp: float = 10.0
+    std_rule: str = "dormant"  # dormant | awake | schedule
+    std_scale: float | None = None
+    exploit: bool = True  # DrM expectile-V target
+    expectile: float | None = None
+    target_lambda: float | None = None
+    lambda_rule: str | None = None  # constant | dormant
+    lambda_temp: float = 50.0
+    perturb: str = "task"  # task | random | none
+    perturb_interval: int | None = None  # agent updates
+    perturb_rate: float = 2.0
+    min_perturb_factor: float = 0.2
+    max_perturb_factor: float | None = None
+    tp_set_size: int = 10
+    perturb_encoder: bool = False  # include the conv encoder (official: a no-op on convs)
+    nstep_anneal: bool | None = None
+
+
+def env_family(env_id: str) -> str:
+    """``dmc``/``metaworld``/``adroit`` from a gymnasium id (``pgsuite/MetaWorld-reach-v0``)."""
+    name = env_id.split("/")[-1].lower()
+    return next((f for f in ("metaworld", "adroit") if name.startswith(f)), "dmc")
+
+
+class ValueNet(nn.Module):
+    """DrM's V(s): trunk ``Linear→LayerNorm→Tanh`` then ``hidden→hidden→1`` (``value_predictor``)."""
+
+    def __init__(self, repr_dim: int, feature_dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh(),
+            nn.Linear(feature_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, 1),
+        )  # fmt: skip
+        self.apply(weight_init)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.net(h)
+
+
+class Mentor(DrQV2):
+    """MENTOR learner (see module docstring); same CLI, envs and replay as DrQ-v2."""
+
+    Config = MentorConfig
+
+    def __init__(self, cfg: MentorConfig, env: Any, seed: int, device: str = "cpu") -> None:
+        for field, allowed in (("backbone", ("moe", "mlp")), ("perturb", ("task", "random", "none")),
+                               ("std_rule", ("dormant", "awake", "schedule"))):  # fmt: skip
+            if getattr(cfg, field) not in allowed:
+                raise ValueError(f"agent.{field}={getattr(cfg, field)!r}: use one of {', '.join(allowed)}")
+        if cfg.lambda_rule not in (None, "constant", "dormant"):
+            raise ValueError(f"agent.lambda_rule={cfg.lambda_rule!r}: use constant, dormant or null")
+        super().__init__(cfg, env, seed, device)
+        self.family = env_family(self.env_factory.cfg.id)
+        fam = FAMILY[self.family]
+        self.k = {key: getattr(cfg, key) if getattr(cfg, key) is not None else fam[key] for key in fam}
+        self.value = ValueNet(self.encoder.repr_dim, cfg.feature_dim, cfg.hidden_dim).to(device)
+        self.value_opt = torch.optim.Adam(self.value.parameters(), lr=cfg.lr)
+        self.topk = TopKBuffer(cfg.tp_set_size)
+        self.dormant_ratio = 1.0  # DrM's initial value: σ ≈ scale until the first measurement
+        self.awake_step = -1  # DrM "awake": first step after exploration with β < β*
+        self.num_perturbations = 0
+        self.last_alpha = 1.0
+        self._anneal_replay()
+
+    # -- networks and schedules -----------------------------------------------------------------------
+    def build_actor(self, repr_dim: int) -> nn.Module:
+        cfg = self.cfg
+        if cfg.backbone == "mlp":
+            return Actor(repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim)
+        moe = MoE(
+            cfg.hidden_dim, cfg.num_experts, cfg.top_k, cfg.moe_hidden_dim, cfg.moe_gate_dim, cfg.moe_dropout
+        )
+        return MoEActor(repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim, moe)
+
+    def stddev(self) -> float:
+        """σ from the dormant ratio (DrM / MENTOR), or the DrQ-v2 schedule (``std_rule``)."""
+        cfg = self.cfg
+        if cfg.std_rule == "schedule" or not hasattr(self, "k"):
+            return schedule(cfg.stddev_schedule, self.num_steps)
+        dormant_std = self.k["std_scale"] / (
+            1.0 + math.exp(-cfg.dormant_temp * (self.dormant_ratio - cfg.target_dormant_ratio))
+        )
+        if cfg.std_rule == "awake" and self.awake_step >= 0:
+            return max(dormant_std, schedule(cfg.stddev_schedule, self.num_steps - self.awake_step))
+        return dormant_std
+
+    def exploit_lambda(self) -> float:
+        """λ of the exploitation target: constant (Meta-World) or λ*/(1 + e^{T_λ(β − β*)}) (DrM)."""
+        lam = self.k["target_lambda"]
+        if self.k["lambda_rule"] == "constant":
+            return lam
+        x = self.cfg.lambda_temp * (self.dormant_ratio - self.cfg.target_dormant_ratio)
+        return lam / (1.0 + math.exp(min(x, 50.0)))
+
+    def _anneal_replay(self) -> None:
+        """Meta-World: the intended n-step / γ annealing (t = frames), applied to the replay's sampler."""
+        if not self.k["nstep_anneal"]:
+            return
+        t = self.num_steps * self.action_repeat
+        self.replay.nstep = int(3 + 7 * math.exp(-t / 1e6))
+        self.replay.discount = 0.997 - 0.02 * math.exp(-t / 5e5) - 0.007 * math.exp(-t / 1.6e6)
+
+    # -- acting: dropout off (the official loop acts under ``eval_mode``) ---------------------------------
+    def _policy(self, obs: Any, deterministic: bool) -> Any:
+        self.actor.eval()
+        try:
+            return super()._policy(obs, deterministic)
+        finally:
+            self.actor.train()
+
+    # -- updates --------------------------------------------------------------------------------------
+    def update(self) -> dict[str, float]:
+        self._anneal_replay()
+        metrics = super().update()
+        if self.cfg.perturb != "none" and self.num_updates % self.k["perturb_interval"] == 0:
+            metrics.update(self.perturb())
+        metrics.update({"charts/nstep": float(self.replay.nstep), "charts/discount": float(self.replay.discount),
+                        "charts/num_perturbations": float(self.num_perturbations)})  # fmt: skip
+        return metrics
+
+    def compute_target(
+        self, reward: torch.Tensor, discount: torch.Tensor, next_h: torch.Tensor
+    ) -> torch.Tensor:
+        """y = r + γⁿ[λV(s') + (1 − λ)min Q̄(s', a')] (DrM exploitation target); plain DrQ-v2 if not ``exploit``."""
+        if not self.cfg.exploit:
+            return super().compute_target(reward, discount, next_h)
+        with torch.no_grad():
+            next_action = self.actor(next_h, self.stddev()).sample(clip=self.cfg.stddev_clip)
+            target_v = torch.min(*self.critic_target(next_h, next_action))
+            lam = self.exploit_lambda()
+            return reward + discount * (lam * self.value(next_h) + (1.0 - lam) * target_v)
+
+    def update_critic(self, h, action, reward, discount, next_h) -> dict[str, float]:
+        metrics = super().update_critic(h, action, reward, discount, next_h)
+        if self.cfg.exploit:  # expectile regression of V on min Q̄(s, a) (DrM value_predictor, IQL-style)
+            h = h.detach()
+            with torch.no_grad():
+                q = torch.min(*self.critic_target(h, action))
+            err = self.value(h) - q
+            weight = torch.where(err > 0, 1.0 - self.k["expectile"], self.k["expectile"])
+            value_loss = (weight * err.pow(2)).mean()
+            self.value_opt.zero_grad(set_to_none=True)
+            value_loss.backward()
+            self.value_opt.step()
+            metrics.update(
+                {"losses/value_loss": value_loss.item(), "charts/exploit_lambda": self.exploit_lambda()}
+            )
+        return metrics
+
+    def update_actor(self, h: torch.Tensor) -> dict[str, float]:
+        """DDPG actor loss + aux_loss_coef·MoE aux loss; measures the dormant ratio on this batch."""
+        cfg = self.cfg
+        with DormantMeter(self.actor, cfg.dormant_threshold) as meter:
+            dist = self.actor(h, self.stddev())
+        action = dist.sample(clip=cfg.stddev_clip)
+        actor_loss = -torch.min(*self.critic(h, action)).mean()
+        loss = actor_loss
+        metrics: dict[str, float] = {}
+        if isinstance(self.actor, MoEActor):
+            loss = loss + cfg.aux_loss_coef * self.actor.aux_loss
+            metrics["losses/aux_loss"] = self.actor.aux_loss.item()
+            usage = self.actor.hidden.last_usage
+            metrics.update({f"charts/expert_{i}_usage": float(u) for i, u in enumerate(usage)})
+        self.actor_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.actor_grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.actor.parameters(), cfg.actor_grad_clip)
+        self.actor_opt.step()
+        self.dormant_ratio = meter.ratio
+        if cfg.std_rule == "awake" and self.awake_step < 0 and self.num_steps >= cfg.num_expl_steps:
+            if self.dormant_ratio < cfg.target_dormant_ratio:
+                self.awake_step = self.num_steps
+        return {**metrics, "losses/actor_loss": actor_loss.item(), "charts/dormant_ratio": self.dormant_ratio}
+
+    # -- perturbation ---------------------------------------------------------------------------------
+    def _perturb_nets(self) -> dict[str, nn.Module]:
+        nets = {"actor": self.actor, "critic": self.critic, "critic_target": self.critic_target}
+        if self.cfg.exploit:
+            nets["value"] = self.value
+        if self.cfg.perturb_encoder and self.encoder.conv is not None:
+            nets["encoder"] = self.encoder
+        return nets
+
+    def perturb(self) -> dict[str, float]:
+        """θ ← αθ + (1 − α)φ for every Linear/Conv parameter, then reset Adam (MENTOR Sec. TP; DrM)."""
+        alpha = perturb_factor(self.dormant_ratio, self.cfg.perturb_rate, self.cfg.min_perturb_factor,
+                               self.k["max_perturb_factor"])  # fmt: skip
+        use_task = self.cfg.perturb == "task" and len(self.topk) > 0
+        for name, net in self._perturb_nets().items():
+            target = task_target(self.topk.stats(name)) if use_task else random_target(net, weight_init)
+            interpolate_(net, target, alpha)
+        for opt in (self.actor_opt, self.critic_opt, self.value_opt, self.encoder_opt):
+            if opt is not None:
+                reset_optimizer(opt)
+        self.num_perturbations += 1
+        self.last_alpha = alpha
+        return {"charts/perturb_alpha": alpha, "charts/perturb_task_target": float(use_task)}
+
+    def _episode_metrics(self, e: int, info: dict[str, Any]) -> dict[str, float]:
+        episode_return = float(self.episode_return[e])
+        if self.cfg.perturb == "task":  # S_top keeps the best training episodes' weights (``tp_set.add``)
+            self.topk.add(episode_return, self._perturb_nets())
+        out = super()._episode_metrics(e, info)
+        if len(self.topk):
+            out["train/top_k_min_return"] = self.topk.returns[-1]
+        return out
+
+    # -- state ----------------------------------------------------------------------------------------
+    def _modules(self) -> dict[str, Any]:
+        return {**super()._modules(), "value": self.value, "value_opt": self.value_opt}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "top_k": self.topk.state_dict(),
+            "dormant_ratio": self.dormant_ratio,
+            "awake_step": self.awake_step,
+            "num_perturbations": self.num_perturbations,
+            "last_alpha": self.last_alpha,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.topk.load_state_dict(state["top_k"])
+        self.dormant_ratio = float(state["dormant_ratio"])
+        self.awake_step = int(state["awake_step"])
+        self.num_perturbations = int(state["num_perturbations"])
+        self.last_alpha = float(state["last_alpha"])
+        self._anneal_replay()
+
+    def finish(self) -> dict[str, Any]:
+        out = {**super().finish(), "num_perturbations": self.num_perturbations, "dormant_ratio": self.dormant_ratio,
+               "top_k_returns": self.topk.returns, "family": self.family}  # fmt: skip
+        if isinstance(self.actor, MoEActor):
+            out["expert_usage"] = [float(u) for u in self.actor.hidden.last_usage]
+        return out

@@ -1,0 +1,158 @@
+"""State-based MENTOR vs DrQ-v2-state vs SB3 SAC on Meta-World, plus the backbone / perturbation ablations.
+
+Usage (full protocol of issue 7; hours on CPU):
+    python -m benchmarks.mentor --tasks reach,drawer-open,button-press --seeds 3 --steps 100000
+Tiny check (what fits a shared 2-core CPU in minutes):
+    python -m benchmarks.mentor --tasks reach --seeds 2 --steps 3000 --small --variants mentor,drqv2
+
+Each (variant, task, seed) is one ``python -m agents.train`` run (``obs=state``, fast rendering, eval every
+``--eval-every`` steps); the table reports the last evaluation's success rate and return: IQM over
+task×seed runs with a 95 % percentile-bootstrap interval, and the ratio of mean success to DrQ-v2's measured
+in the same run. ``--small`` shrinks the networks of MENTOR and DrQ-v2 alike (hidden 256, experts 16×64).
+Results go to ``docs/results/mentor.json`` (``benchmarks.make_docs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "mentor": ["agent=mentor"],
+    "drqv2": ["agent=drqv2"],
+    "sac": ["agent=sb3-sac"],
+    "mentor-mlp": ["agent=mentor", "agent.backbone=mlp"],
+    "mentor-perturb-none": ["agent=mentor", "agent.perturb=none"],
+    "mentor-perturb-random": ["agent=mentor", "agent.perturb=random"],
+}
+SMALL = ["agent.hidden_dim=256", "agent.batch_size=128"]
+SMALL_MOE = ["agent.moe_hidden_dim=64", "agent.moe_gate_dim=64"]
+
+
+def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: Path) -> dict:
+    """One training run through the CLI; returns its eval curve and wall time."""
+    out = root / f"{variant}_{task}_{seed}"
+    cmd = [sys.executable, "-m", "agents.train", f"env=metaworld-{task}", "obs=state", f"seed={seed}",
+           f"run.root={out}", f"run.total_steps={args.steps}", f"run.eval_every={args.eval_every}",
+           f"run.checkpoint_every={args.steps}", f"eval.episodes={args.eval_episodes}", "run.progress=false",
+           "env.kwargs.fast_render=true", *VARIANTS[variant]]  # fmt: skip
+    if variant != "sac":
+        cmd += [f"agent.num_seed_steps={args.seed_steps}", f"agent.num_expl_steps={args.seed_steps}"]
+        if args.small:
+            cmd += SMALL + (SMALL_MOE if variant.startswith("mentor") else [])
+    if variant.startswith("mentor") and args.perturb_interval:
+        cmd.append(f"agent.perturb_interval={args.perturb_interval}")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    episodes = [json.loads(line) for p in out.rglob("eval.jsonl") for line in p.read_text().splitlines()]
+    curve: dict[int, list] = {}
+    for e in episodes:
+        curve.setdefault(int(e["step"]), []).append((float(e.get("success", 0.0)), float(e["return"])))
+    points = [
+        (s, float(np.mean([v[0] for v in vs])), float(np.mean([v[1] for v in vs])))
+        for s, vs in sorted(curve.items())
+    ]
+    return {
+        "variant": variant,
+        "task": task,
+        "seed": seed,
+        "curve": points,
+        "wall_s": time.perf_counter() - start,
+    }
+
+
+def iqm_ci(values: list[float], reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Interquartile mean and a 95 % percentile-bootstrap interval over runs."""
+
+    def iqm(x: np.ndarray) -> float:
+        x = np.sort(x)
+        lo, hi = int(np.floor(0.25 * len(x))), int(np.ceil(0.75 * len(x)))
+        return float(x[lo:hi].mean()) if hi > lo else float(x.mean())
+
+    x = np.asarray(values, float)
+    rng = np.random.default_rng(seed)
+    boots = [iqm(rng.choice(x, len(x))) for _ in range(reps)]
+    return iqm(x), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", default="reach,drawer-open,button-press")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=100_000, help="env steps per run (action repeat 2)")
+    parser.add_argument("--eval-every", type=int, default=None, help="default: steps/5")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--seed-steps", type=int, default=2000, help="DrQ-v2/MENTOR seed + exploration steps")
+    parser.add_argument(
+        "--perturb-interval", type=int, default=None, help="updates (default: family constant)"
+    )
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--small", action="store_true", help="smaller networks (CPU smoke of the protocol)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "mentor.json"))
+    args = parser.parse_args(argv)
+    args.eval_every = args.eval_every or max(args.steps // 5, 1)
+    variants, tasks = args.variants.split(","), args.tasks.split(",")
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant in variants:
+            for task in tasks:
+                for seed in range(args.seeds):
+                    runs.append(run_one(variant, task, seed, args, Path(tmp)))
+                    r = runs[-1]
+                    print(f"{variant:>22} {task:>14} seed {seed}: success {r['curve'][-1][1]:.2f} "
+                          f"return {r['curve'][-1][2]:8.1f} ({r['wall_s']:.0f} s)", flush=True)  # fmt: skip
+    rows = []
+    base = [r["curve"][-1][1] for r in runs if r["variant"] == "drqv2"]
+    for variant in variants:
+        mine = [r for r in runs if r["variant"] == variant]
+        succ, ret = [r["curve"][-1][1] for r in mine], [r["curve"][-1][2] for r in mine]
+        s_iqm, s_lo, s_hi = iqm_ci(succ)
+        r_iqm, r_lo, r_hi = iqm_ci(ret)
+        rows.append({"variant": variant, "runs": len(mine), "success_mean": float(np.mean(succ)),
+                     "success_iqm": s_iqm, "success_ci": f"[{s_lo:.2f}, {s_hi:.2f}]", "return_iqm": r_iqm,
+                     "return_ci": f"[{r_lo:.1f}, {r_hi:.1f}]",
+                     "success_vs_drqv2": float(np.mean(succ) - np.mean(base)) if base else None,
+                     "wall_s_per_run": float(np.mean([r["wall_s"] for r in mine]))})  # fmt: skip
+    print(
+        "\n| variant | runs | success mean | success IQM [95% CI] | return IQM [95% CI] | Δ success vs DrQ-v2 | s/run |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        delta = "n/a" if r["success_vs_drqv2"] is None else f"{r['success_vs_drqv2']:+.2f}"
+        print(f"| {r['variant']} | {r['runs']} | {r['success_mean']:.2f} | {r['success_iqm']:.2f} {r['success_ci']} | "
+              f"{r['return_iqm']:.1f} {r['return_ci']} | {delta} | {r['wall_s_per_run']:.0f} |")  # fmt: skip
+    try:
+        from benchmarks.make_docs import write_result
+    except ImportError:
+        return 0
+    path = write_result(
+        args.out, "MENTOR vs DrQ-v2 vs SAC (state, Meta-World)", rows,
+        seeds=list(range(args.seeds)), budgets={"env_steps": args.steps, "eval_every": args.eval_every,
+                                                "eval_episodes": args.eval_episodes, "small_networks": args.small},
+        tasks=tasks, command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
+        notes="Final-eval success/return; IQM over task×seed runs, 95% percentile bootstrap. Shared 2-core CPU.",
+        raw=[{k: r[k] for k in ("variant", "task", "seed", "curve")} for r in runs],
+    )  # fmt: skip
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

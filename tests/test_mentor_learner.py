@@ -1,0 +1,112 @@
+"""MENTOR learner: perturbation math, the top-k buffer, exact state_dict round trip, CLI smoke runs."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import torch
+from conftest import only_run_dir
+from torch import nn
+
+from agents.mentor import Mentor, MentorConfig
+from agents.mentor_perturb import TopKBuffer, interpolate_, perturb_factor, task_target
+from agents.runtime.env_factory import EnvConfig, EnvFactory
+
+TINY = dict(replay_capacity=2000, batch_size=8, hidden_dim=32, feature_dim=16, num_experts=4, top_k=2,
+            moe_hidden_dim=8, moe_gate_dim=8, num_seed_steps=10, num_expl_steps=10, log_every=10)  # fmt: skip
+TINY_CLI = [f"agent.{k}={v}" for k, v in TINY.items()]
+
+
+def test_perturb_factor_and_interpolation_math() -> None:
+    assert perturb_factor(0.1, 2.0, 0.2, 0.95) == pytest.approx(0.8)
+    assert perturb_factor(0.0, 2.0, 0.2, 0.95) == 0.95  # clipped at α_max
+    assert perturb_factor(0.7, 2.0, 0.2, 0.95) == 0.2  # clipped at α_min
+    net = nn.Linear(3, 2)
+    theta = {k: v.detach().clone() for k, v in net.named_parameters()}
+    phi = {k: torch.randn_like(v) for k, v in theta.items()}
+    interpolate_(net, phi, 0.3)
+    for k, p in net.named_parameters():
+        torch.testing.assert_close(p.detach(), 0.3 * theta[k] + 0.7 * phi[k])
+
+
+def test_top_k_buffer_ordering_capacity_and_gaussian() -> None:
+    buf, net = TopKBuffer(3), nn.Linear(2, 2)
+    for ret in (5.0, 1.0, 9.0, 3.0, 0.5, 7.0):
+        with torch.no_grad():
+            net.weight.fill_(ret)
+        buf.add(ret, {"actor": net})
+    assert buf.returns == [9.0, 7.0, 5.0]  # best first, capacity 3, low returns evicted / rejected
+    assert not buf.qualifies(5.0) and buf.qualifies(5.5)
+    mean, std = buf.stats("actor")["weight"]
+    torch.testing.assert_close(mean, torch.full((2, 2), 7.0))
+    torch.testing.assert_close(
+        std, torch.full((2, 2), torch.tensor([9.0, 7.0, 5.0]).std(unbiased=False).item())
+    )
+    torch.manual_seed(0)
+    samples = torch.stack([task_target(buf.stats("actor"))["weight"] for _ in range(2000)])
+    assert abs(samples.mean() - 7.0) < 0.1 and abs(samples.std() - std[0, 0]) < 0.1
+
+
+def _learner(**over) -> Mentor:
+    factory = EnvFactory(
+        EnvConfig(name="mw", id="pgsuite/MetaWorld-reach-v0", kwargs={"obs": "state", "horizon": 20})
+    )
+    return Mentor(MentorConfig(**{**TINY, "perturb_interval": 5, **over}), factory, seed=0)
+
+
+def test_task_perturbation_moves_moe_layers_toward_top_k_gaussian() -> None:
+    torch.manual_seed(0)
+    learner = _learner(perturb_interval=10**9)
+    list(learner.train_until(40))  # 4 episodes of 10 steps enter S_top
+    assert len(learner.topk) == 4 and learner.dormant_ratio < 1.0
+    before = {k: v.detach().clone() for k, v in learner.actor.named_parameters()}
+    torch.manual_seed(1)
+    stats = learner.topk.stats("actor")
+    phi = task_target(stats)
+    torch.manual_seed(1)
+    metrics = learner.perturb()
+    alpha = metrics["charts/perturb_alpha"]
+    assert metrics["charts/perturb_task_target"] == 1.0 and 0.2 <= alpha <= 0.95
+    params = dict(learner.actor.named_parameters())
+    for name in ("hidden.experts.0.0.weight", "hidden.gate.3.weight", "policy_in.weight"):
+        torch.testing.assert_close(params[name].detach(), alpha * before[name] + (1 - alpha) * phi[name])
+    torch.testing.assert_close(params["trunk.1.weight"], before["trunk.1.weight"])  # LayerNorm untouched
+    assert len(learner.actor_opt.state) == 0 and len(learner.critic_opt.state) == 0  # Adam reset
+    learner.close()
+
+
+def test_state_dict_round_trip_gives_identical_updates() -> None:
+    torch.manual_seed(0)
+    a = _learner()
+    list(a.train_until(40))
+    buffer = io.BytesIO()
+    torch.save(a.state_dict(), buffer)
+    buffer.seek(0)
+    state = torch.load(buffer, weights_only=True)  # the runtime's loader: plain containers only
+    b = _learner()
+    b.load_state_dict(state)
+    b.load_arrays(a.arrays())
+    assert b.topk.returns == a.topk.returns and a.num_perturbations > 0
+    for learner in (a, b):
+        torch.manual_seed(123)
+        for _ in range(5):  # crosses a perturbation (interval 5)
+            learner.update()
+    for (name, pa), pb in zip(a.actor.state_dict().items(), b.actor.state_dict().values(), strict=True):
+        torch.testing.assert_close(pa, pb, msg=name)
+    torch.testing.assert_close(a.critic.Q1[0].weight, b.critic.Q1[0].weight)
+    a.close(), b.close()
+
+
+@pytest.mark.mujoco
+@pytest.mark.parametrize("obs", ["pixels", "state"])
+def test_cli_smoke(train_cli, tmp_path, obs: str) -> None:
+    train_cli("env=metaworld-reach", "agent=mentor", "budget=smoke", f"obs={obs}", f"run.root={tmp_path}", "seed=0",
+              "run.progress=false", "env.kwargs.fast_render=true", "agent.perturb_interval=5", *TINY_CLI)  # fmt: skip
+    run = only_run_dir(tmp_path)
+    summary = json.loads((run / "summary.json").read_text())
+    assert (
+        summary["num_updates"] > 0 and summary["num_perturbations"] > 0 and len(summary["expert_usage"]) == 4
+    )
+    assert (run / "checkpoints" / "last" / "state.pt").exists()
