@@ -83,3 +83,17 @@ def test_multirun_two_seeds_in_parallel_with_joblib(train_cli, tmp_path):
               "hydra/launcher=local", "logger.tensorboard=false")
     runs = sorted(p.parent.relative_to(tmp_path).parts[2] for p in tmp_path.rglob("run.json"))
     assert runs == ["seed0", "seed1"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["env=n2n-resnet18", "agent=sb3-ppo"],  # the N2N MDP with a generic learner
+        ["env=metaworld-reach", "obs=state", "agent=sb3-sac", "run.total_steps=300", "++agent.hyperparams.learning_starts=100"],
+    ],
+)
+def test_sb3_trains_suite_envs(train_cli, tmp_path, args):
+    train_cli(*args, "budget=smoke", f"run.root={tmp_path}", "logger.tensorboard=false", "eval.episodes=1")
+    run = only_run_dir(tmp_path)
+    lines = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
+    assert lines and all("success" in line for line in lines)  # the env's is_success reaches eval.jsonl
