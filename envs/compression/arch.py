@@ -53,8 +53,13 @@ def _scaled(channels: int, width: float) -> int:
     return max(1, round(channels * width))
 
 
-def teacher_spec(arch: str, width: float, input_shape: tuple[int, int, int], num_classes: int) -> Spec:
+def teacher_spec(
+    arch: str, width: float, input_shape: tuple[int, int, int], num_classes: int, stem: str = "cifar"
+) -> Spec:
     """Spec of a CIFAR-style teacher with every channel count multiplied by ``width``.
+
+    ``stem="imagenet"`` gives ResNets He et al.'s 7×7/2 conv + 3×3/2 max-pool stem (for ≥ 96 px inputs; the
+    noise-mask classifiers use it), otherwise the 3×3/1 CIFAR stem.
 
     ResNet-18/34: 3×3 stem, four stages of BasicBlocks ([2,2,2,2] / [3,4,6,3]) with 64·w…512·w channels,
     strides 1,2,2,2, projection shortcuts where the shape changes, global average pool, linear
@@ -65,10 +70,16 @@ def teacher_spec(arch: str, width: float, input_shape: tuple[int, int, int], num
         raise ValueError(f"unknown teacher {arch!r}; choose one of {', '.join(ARCHS)}")
     if width <= 0:
         raise ValueError(f"width multiplier must be > 0, got {width}")
+    if stem not in ("cifar", "imagenet"):
+        raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
     layers: list[dict[str, Any]] = []
     if arch in _RESNET_BLOCKS:
         in_planes = _scaled(64, width)
-        layers.append(_conv(in_planes))
+        if stem == "imagenet":
+            layers.append(_conv(in_planes, kernel=7, stride=2, padding=3))
+            layers.append({"type": "maxpool", "kernel": 3, "stride": 2, "padding": 1})
+        else:
+            layers.append(_conv(in_planes))
         for stage, n_blocks in enumerate(_RESNET_BLOCKS[arch]):
             planes = _scaled(64 * 2**stage, width)
             for b in range(n_blocks):
