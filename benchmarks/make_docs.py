@@ -176,8 +176,9 @@ def _section(file: Path, result: dict[str, Any], docs_dir: Path) -> list[str]:
     if result.get("created"):
         lines.append(f"- measured: {result['created']}")
     lines.append(f"- raw result: [{file.name}]({_relative(file, docs_dir)})")
-    if result.get("raw"):
-        lines.append(f"- per-seed data: [{Path(result['raw']).name}]({result['raw']})")
+    raw = result.get("raw")
+    for item in [raw] if isinstance(raw, str) else raw or []:
+        lines.append(f"- per-seed data: [{Path(item).name}]({item})")
     lines.append("")
     rows = result["rows"]
     columns = result.get("columns") or list(dict.fromkeys(k for row in rows for k in row))

@@ -142,13 +142,16 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.make_docs import write_result
     except ImportError:
         return 0
+    raw_path = Path(args.out).parent / "raw" / f"{Path(args.out).stem}_curves.json"
+    raw_path.parent.mkdir(parents=True, exist_ok=True)
+    raw_path.write_text(json.dumps([{k: r[k] for k in ("variant", "task", "seed", "curve")} for r in runs], indent=1))
     path = write_result(
         args.out, "MENTOR vs DrQ-v2 vs SAC (state, Meta-World)", rows,
         seeds=list(range(args.seeds)), budgets={"env_steps": args.steps, "eval_every": args.eval_every,
                                                 "eval_episodes": args.eval_episodes, "small_networks": args.small},
         tasks=tasks, command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
         notes="Final-eval success/return; IQM over task×seed runs, 95% percentile bootstrap. Shared 2-core CPU.",
-        raw=[{k: r[k] for k in ("variant", "task", "seed", "curve")} for r in runs],
+        raw=f"results/raw/{raw_path.name}",
     )  # fmt: skip
     print(f"wrote {path}")
     return 0
