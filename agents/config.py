@@ -64,8 +64,26 @@ class DataConfig:
     root: str | None = None
 
 
-_SECTIONS = {"run": RunConfig, "eval": EvalConfig, "logger": LoggerConfig, "budget": BudgetConfig, "data": DataConfig}
-_TOP = {"seed", "device", "deterministic", "resume", "obs", "graph", "anneal", "model", "env", "agent", *_SECTIONS}
+_SECTIONS = {
+    "run": RunConfig,
+    "eval": EvalConfig,
+    "logger": LoggerConfig,
+    "budget": BudgetConfig,
+    "data": DataConfig,
+}
+_TOP = {
+    "seed",
+    "device",
+    "deterministic",
+    "resume",
+    "obs",
+    "graph",
+    "anneal",
+    "model",
+    "env",
+    "agent",
+    *_SECTIONS,
+}
 
 
 def available(group: str) -> list[str]:
@@ -86,7 +104,9 @@ def _typed(section: str, node: Any, schema: type) -> DictConfig:
         return OmegaConf.merge(OmegaConf.structured(schema), node)  # type: ignore[return-value]
     except OmegaConfBaseException as err:
         valid = ", ".join(f.name for f in fields(schema))
-        raise ConfigError(f"invalid {section} config: {err.msg if hasattr(err, 'msg') else err}\nValid keys: {valid}") from None
+        raise ConfigError(
+            f"invalid {section} config: {err.msg if hasattr(err, 'msg') else err}\nValid keys: {valid}"
+        ) from None
 
 
 def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
@@ -96,7 +116,9 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
     if unknown:
         raise ConfigError(f"unknown top-level config keys {sorted(unknown)}; valid: {sorted(_TOP)}")
     if cfg.get("agent") is None:
-        raise ConfigError(f"no agent chosen: pass agent=<name>. Available agent configs: {', '.join(available('agent'))}")
+        raise ConfigError(
+            f"no agent chosen: pass agent=<name>. Available agent configs: {', '.join(available('agent'))}"
+        )
     cli_values = {key: OmegaConf.select(cfg, key) for key in _override_keys(cli_overrides)}
 
     agent_name = cfg.agent.get("name")
@@ -129,7 +151,9 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
     for key in ("total_steps", "eval_every", "checkpoint_every"):
         value = cfg.run[key]
         if value is None:
-            raise ConfigError(f"run.{key} is not set: the budget {budget!r} of env {cfg.env.name!r} must define it")
+            raise ConfigError(
+                f"run.{key} is not set: the budget {budget!r} of env {cfg.env.name!r} must define it"
+            )
         if value <= 0:
             raise ConfigError(f"run.{key} must be positive, got {value}")
     if cfg.eval.episodes is None:
@@ -156,7 +180,11 @@ def build_learner_config(learner_cls: type, agent_cfg: DictConfig) -> Any:
     """Validate ``agent_cfg`` against ``learner_cls.Config`` and return the dataclass instance."""
     schema = learner_cls.Config
     try:
-        node = OmegaConf.to_container(agent_cfg, resolve=True) if isinstance(agent_cfg, DictConfig) else agent_cfg
+        node = (
+            OmegaConf.to_container(agent_cfg, resolve=True)
+            if isinstance(agent_cfg, DictConfig)
+            else agent_cfg
+        )
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
     except OmegaConfBaseException as err:
         valid = ", ".join(f.name for f in fields(schema) if not f.name.startswith("_"))

@@ -47,8 +47,14 @@ def _bool(value: str) -> bool:
     raise SystemExit(f"error: expected true/false, got {value!r}")
 
 
-def evaluate_run(run: str | Path, checkpoint: str = "best", episodes: int | None = None, video: bool = False,
-                 deterministic: bool | None = None, seed: int | None = None) -> list[dict[str, Any]]:
+def evaluate_run(
+    run: str | Path,
+    checkpoint: str = "best",
+    episodes: int | None = None,
+    video: bool = False,
+    deterministic: bool | None = None,
+    seed: int | None = None,
+) -> list[dict[str, Any]]:
     """Evaluate a checkpoint of a run directory; returns the per-episode results."""
     from agents.runtime.evaluation import Evaluator, summarize
     from agents.runtime.loop import build_learner
@@ -64,20 +70,32 @@ def evaluate_run(run: str | Path, checkpoint: str = "best", episodes: int | None
     learner.num_steps = int(state["step"])
     eval_seed = seed if seed is not None else int(cfg.seed) + int(cfg.eval.seed_offset)
     evaluator = Evaluator(
-        learner.env_factory, episodes or int(cfg.eval.episodes), eval_seed,
-        deterministic=cfg.eval.deterministic if deterministic is None else deterministic, video=video,
+        learner.env_factory,
+        episodes or int(cfg.eval.episodes),
+        eval_seed,
+        deterministic=cfg.eval.deterministic if deterministic is None else deterministic,
+        video=video,
     )
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     try:
-        results = evaluator(learner, video_path=run / "videos" / f"evaluate_{ckpt.name}_{stamp}.mp4" if video else None)
+        results = evaluator(
+            learner, video_path=run / "videos" / f"evaluate_{ckpt.name}_{stamp}.mp4" if video else None
+        )
     finally:
         evaluator.close()
         learner.close()
     out = run / "evaluations" / f"{ckpt.name}_{stamp}.jsonl"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("".join(json.dumps({"step": learner.num_steps, "episode": i, **r}) + "\n" for i, r in enumerate(results)))
+    out.write_text(
+        "".join(
+            json.dumps({"step": learner.num_steps, "episode": i, **r}) + "\n" for i, r in enumerate(results)
+        )
+    )
     summary = summarize(results)
-    print(f"{run} [{ckpt.name}, step {learner.num_steps}]: " + "  ".join(f"{k}={v:.4g}" for k, v in summary.items()))
+    print(
+        f"{run} [{ckpt.name}, step {learner.num_steps}]: "
+        + "  ".join(f"{k}={v:.4g}" for k, v in summary.items())
+    )
     print(f"episodes written to {out}")
     return results
 
@@ -87,7 +105,8 @@ def main() -> None:
     args = parse_args(sys.argv[1:])
     try:
         evaluate_run(
-            args["run"], checkpoint=args.get("checkpoint", "best"),
+            args["run"],
+            checkpoint=args.get("checkpoint", "best"),
             episodes=int(args["episodes"]) if "episodes" in args else None,
             video=_bool(args.get("video", "false")),
             deterministic=_bool(args["deterministic"]) if "deterministic" in args else None,
@@ -100,4 +119,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

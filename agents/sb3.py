@@ -99,9 +99,15 @@ class SB3Learner(Learner):
         if cfg.algo not in ALGOS:
             raise ValueError(f"agent.algo must be one of {sorted(ALGOS)}, got {cfg.algo!r}")
         if env.cfg.kind != "gym":
-            raise ValueError(f"SB3 agents train single-agent gymnasium envs; {env.id} is a {env.cfg.kind} env")
+            raise ValueError(
+                f"SB3 agents train single-agent gymnasium envs; {env.id} is a {env.cfg.kind} env"
+            )
         thunks = [_monitored(t) for t in env.make_thunks(seed)]
-        venv = SubprocVecEnv(thunks, start_method="spawn") if env.cfg.vectorization == "async" else DummyVecEnv(thunks)
+        venv = (
+            SubprocVecEnv(thunks, start_method="spawn")
+            if env.cfg.vectorization == "async"
+            else DummyVecEnv(thunks)
+        )
         if cfg.normalize:
             venv = VecNormalize(venv, **cfg.normalize_kwargs)
         self.venv = venv
@@ -112,8 +118,14 @@ class SB3Learner(Learner):
                 raise ValueError("agent.action_noise_std applies to sac and td3 only")
             n = int(np.prod(venv.action_space.shape))
             kwargs["action_noise"] = NormalActionNoise(np.zeros(n), cfg.action_noise_std * np.ones(n))
-        self.model: BaseAlgorithm = algo_cls(_policy_name(cfg.policy, venv.observation_space), venv, seed=seed,
-                                             device=device, verbose=0, **kwargs)
+        self.model: BaseAlgorithm = algo_cls(
+            _policy_name(cfg.policy, venv.observation_space),
+            venv,
+            seed=seed,
+            device=device,
+            verbose=0,
+            **kwargs,
+        )
         self.model.set_logger(SB3Logger(folder=None, output_formats=[]))
         self._stats = _EpisodeStats()
         self._callback: BaseCallback | None = None
@@ -133,16 +145,25 @@ class SB3Learner(Learner):
         model, callback = self.model, self._callback
         while model.num_timesteps < step:
             if isinstance(model, OnPolicyAlgorithm):
-                model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps)
+                model.collect_rollouts(
+                    model.env, callback, model.rollout_buffer, n_rollout_steps=model.n_steps
+                )
                 model._update_current_progress_remaining(model.num_timesteps, model._total_timesteps)
                 model.train()
             else:
                 rollout = model.collect_rollouts(
-                    model.env, train_freq=model.train_freq, action_noise=model.action_noise, callback=callback,
-                    learning_starts=model.learning_starts, replay_buffer=model.replay_buffer, log_interval=None,
+                    model.env,
+                    train_freq=model.train_freq,
+                    action_noise=model.action_noise,
+                    callback=callback,
+                    learning_starts=model.learning_starts,
+                    replay_buffer=model.replay_buffer,
+                    log_interval=None,
                 )
                 if model.num_timesteps > 0 and model.num_timesteps > model.learning_starts:
-                    gradient_steps = model.gradient_steps if model.gradient_steps >= 0 else rollout.episode_timesteps
+                    gradient_steps = (
+                        model.gradient_steps if model.gradient_steps >= 0 else rollout.episode_timesteps
+                    )
                     if gradient_steps > 0:
                         model.train(batch_size=model.batch_size, gradient_steps=gradient_steps)
             self.num_steps = model.num_timesteps
@@ -262,7 +283,9 @@ def _rms_state(venv: VecNormalize) -> dict[str, Any]:
     def one(rms: Any) -> dict[str, Any]:
         return {"mean": torch.as_tensor(rms.mean), "var": torch.as_tensor(rms.var), "count": float(rms.count)}
 
-    obs = {k: one(v) for k, v in venv.obs_rms.items()} if isinstance(venv.obs_rms, dict) else one(venv.obs_rms)
+    obs = (
+        {k: one(v) for k, v in venv.obs_rms.items()} if isinstance(venv.obs_rms, dict) else one(venv.obs_rms)
+    )
     return {"obs_rms": obs, "ret_rms": one(venv.ret_rms), "returns": torch.as_tensor(venv.returns)}
 
 

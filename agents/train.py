@@ -54,7 +54,9 @@ def preflight(argv: list[str]) -> list[str]:
                 )
             defaults.add(default)
         if len(defaults) > 1:
-            raise ConfigError(f"the envs of this sweep have different default agents {sorted(defaults)}: pass agent=")
+            raise ConfigError(
+                f"the envs of this sweep have different default agents {sorted(defaults)}: pass agent="
+            )
         argv = [*argv, f"agent={defaults.pop()}"]
     return argv
 
@@ -84,4 +86,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     raw_path = Path(args.out).parent / "raw" / f"{Path(args.out).stem}_curves.json"
     raw_path.parent.mkdir(parents=True, exist_ok=True)
-    raw_path.write_text(json.dumps([{k: r[k] for k in ("variant", "task", "seed", "curve")} for r in runs], indent=1))
+    raw_path.write_text(
+        json.dumps([{k: r[k] for k in ("variant", "task", "seed", "curve")} for r in runs], indent=1)
+    )
     path = write_result(
         args.out, "MENTOR vs DrQ-v2 vs SAC (state, Meta-World)", rows,
         seeds=list(range(args.seeds)), budgets={"env_steps": args.steps, "eval_every": args.eval_every,

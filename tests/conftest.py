@@ -22,13 +22,22 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_module(module: str, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess:
+def run_module(
+    module: str, *args: str, timeout: float = 300, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run ``python -m <module> args...`` from the repository root; fail with its output on error."""
     proc = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if check and proc.returncode != 0:
-        pytest.fail(f"python -m {module} {' '.join(args)} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"python -m {module} {' '.join(args)} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 

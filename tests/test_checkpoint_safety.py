@@ -14,7 +14,9 @@ from agents.runtime.checkpoint import CheckpointError, CheckpointManager, load_c
 
 
 def _good(tmp_path: Path) -> Path:
-    return save_checkpoint(tmp_path / "ckpt", {"learner": {"w": torch.ones(3)}, "step": 7}, {"buf": np.arange(5)})
+    return save_checkpoint(
+        tmp_path / "ckpt", {"learner": {"w": torch.ones(3)}, "step": 7}, {"buf": np.arange(5)}
+    )
 
 
 def test_round_trip(tmp_path):

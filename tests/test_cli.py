@@ -12,7 +12,9 @@ from tests.conftest import only_run_dir, run_module
 
 
 def test_train_writes_a_complete_run_directory(train_cli, tmp_path):
-    proc = train_cli("env=cartpole", "agent=sb3-ppo", "budget=smoke", f"run.root={tmp_path}", "seed=1", "eval.video=true")
+    proc = train_cli(
+        "env=cartpole", "agent=sb3-ppo", "budget=smoke", f"run.root={tmp_path}", "seed=1", "eval.video=true"
+    )
     run = only_run_dir(tmp_path)
     assert run.relative_to(tmp_path).parts[:3] == ("cartpole", "sb3-ppo", "seed1")
     for name in ("config.yaml", "metrics.csv", "eval.jsonl", "run.json", "summary.json"):
@@ -21,7 +23,14 @@ def test_train_writes_a_complete_run_directory(train_cli, tmp_path):
     assert {p.name for p in (run / "checkpoints").iterdir()} >= {"last", "best", "step_0000002048"}
     assert list((run / "videos").glob("eval_*.mp4"))
     header = (run / "metrics.csv").read_text().splitlines()[0].split(",")
-    assert {"step", "time", "time/sps", "losses/value_loss", "train/episode_return", "eval/return_mean"} <= set(header)
+    assert {
+        "step",
+        "time",
+        "time/sps",
+        "losses/value_loss",
+        "train/episode_return",
+        "eval/return_mean",
+    } <= set(header)
     lines = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert {line["step"] for line in lines} == {1024, 2048} and len(lines) == 4
     assert all({"return", "length", "episode"} <= set(line) for line in lines)
@@ -34,7 +43,13 @@ def test_train_writes_a_complete_run_directory(train_cli, tmp_path):
 
 
 def test_resume_auto_continues_and_extends_budget(train_cli, tmp_path):
-    common = ["env=cartpole", "agent=sb3-ppo", "budget=smoke", f"run.root={tmp_path}", "logger.tensorboard=false"]
+    common = [
+        "env=cartpole",
+        "agent=sb3-ppo",
+        "budget=smoke",
+        f"run.root={tmp_path}",
+        "logger.tensorboard=false",
+    ]
     train_cli(*common, "run.total_steps=1024")
     proc = train_cli(*common, "run.total_steps=2048", "resume=auto")
     assert "Resuming" in proc.stdout
@@ -49,7 +64,13 @@ def test_resume_auto_continues_and_extends_budget(train_cli, tmp_path):
 
 
 def test_resume_refuses_a_different_config(train_cli, tmp_path):
-    common = ["env=cartpole", "agent=sb3-ppo", "budget=smoke", f"run.root={tmp_path}", "logger.tensorboard=false"]
+    common = [
+        "env=cartpole",
+        "agent=sb3-ppo",
+        "budget=smoke",
+        f"run.root={tmp_path}",
+        "logger.tensorboard=false",
+    ]
     train_cli(*common, "run.total_steps=1024")
     run = only_run_dir(tmp_path)
     proc = train_cli(*common, f"resume={run}", "++agent.hyperparams.gamma=0.5", check=False)
@@ -63,15 +84,23 @@ def test_unknown_env_gets_did_you_mean(train_cli):
 
 @pytest.mark.parametrize("agent", ["sb3-sac", "sb3-td3"])
 def test_off_policy_smoke(train_cli, tmp_path, agent):
-    train_cli("env=pendulum", f"agent={agent}", "budget=smoke", f"run.root={tmp_path}", "logger.tensorboard=false")
+    train_cli(
+        "env=pendulum", f"agent={agent}", "budget=smoke", f"run.root={tmp_path}", "logger.tensorboard=false"
+    )
     run = only_run_dir(tmp_path)
     state, arrays = load_checkpoint(run / "checkpoints" / "last")
     assert state["step"] == 600 and arrays["observations"].shape[-1] == 3  # replay buffer saved
 
 
 def test_a2c_with_vecnormalize_saves_statistics(train_cli, tmp_path):
-    train_cli("env=cartpole", "agent=sb3-a2c", "budget=smoke", f"run.root={tmp_path}", "agent.normalize=true",
-              "logger.tensorboard=false")
+    train_cli(
+        "env=cartpole",
+        "agent=sb3-a2c",
+        "budget=smoke",
+        f"run.root={tmp_path}",
+        "agent.normalize=true",
+        "logger.tensorboard=false",
+    )
     state, _ = load_checkpoint(only_run_dir(tmp_path) / "checkpoints" / "last")
     rms = state["learner"]["vecnormalize"]["obs_rms"]
     assert rms["count"] > 1000 and rms["mean"].shape == (4,)
@@ -79,8 +108,16 @@ def test_a2c_with_vecnormalize_saves_statistics(train_cli, tmp_path):
 
 def test_multirun_two_seeds_in_parallel_with_joblib(train_cli, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    train_cli("-m", "env=cartpole", "agent=sb3-ppo", "budget=smoke", "seed=0,1", f"run.root={tmp_path}",
-              "hydra/launcher=local", "logger.tensorboard=false")
+    train_cli(
+        "-m",
+        "env=cartpole",
+        "agent=sb3-ppo",
+        "budget=smoke",
+        "seed=0,1",
+        f"run.root={tmp_path}",
+        "hydra/launcher=local",
+        "logger.tensorboard=false",
+    )
     runs = sorted(p.parent.relative_to(tmp_path).parts[2] for p in tmp_path.rglob("run.json"))
     assert runs == ["seed0", "seed1"]
 
@@ -89,7 +126,13 @@ def test_multirun_two_seeds_in_parallel_with_joblib(train_cli, tmp_path):
     "args",
     [
         ["env=n2n-resnet18", "agent=sb3-ppo"],  # the N2N MDP with a generic learner
-        ["env=metaworld-reach", "obs=state", "agent=sb3-sac", "run.total_steps=300", "++agent.hyperparams.learning_starts=100"],
+        [
+            "env=metaworld-reach",
+            "obs=state",
+            "agent=sb3-sac",
+            "run.total_steps=300",
+            "++agent.hyperparams.learning_starts=100",
+        ],
     ],
 )
 def test_sb3_trains_suite_envs(train_cli, tmp_path, args):

@@ -52,7 +52,15 @@ def test_precedence_cli_beats_budget_beats_preset():
     cfg = _compose(["env=cartpole", "agent=sb3-ppo", "budget=smoke"])
     assert cfg.run.total_steps == 2048  # from the smoke budget
     assert cfg.agent.hyperparams.n_steps == 32  # from env.agent_presets
-    cfg = _compose(["env=cartpole", "agent=sb3-ppo", "budget=smoke", "run.total_steps=512", "++agent.hyperparams.n_steps=64"])
+    cfg = _compose(
+        [
+            "env=cartpole",
+            "agent=sb3-ppo",
+            "budget=smoke",
+            "run.total_steps=512",
+            "++agent.hyperparams.n_steps=64",
+        ]
+    )
     assert cfg.run.total_steps == 512 and cfg.agent.hyperparams.n_steps == 64
 
 

@@ -18,21 +18,46 @@ from tests.conftest import ROOT, cli_env
 
 CASES = {
     # on-policy, 8 vectorized envs
-    "ppo": ["env=cartpole", "agent=sb3-ppo", "run.total_steps=6144", "run.checkpoint_every=1024", "run.eval_every=2048"],
+    "ppo": [
+        "env=cartpole",
+        "agent=sb3-ppo",
+        "run.total_steps=6144",
+        "run.checkpoint_every=1024",
+        "run.eval_every=2048",
+    ],
     # off-policy with its replay buffer in the checkpoint
-    "sac": ["env=pendulum", "agent=sb3-sac", "run.total_steps=900", "run.checkpoint_every=300", "run.eval_every=300",
-            "+agent.hyperparams.learning_starts=100"],
+    "sac": [
+        "env=pendulum",
+        "agent=sb3-sac",
+        "run.total_steps=900",
+        "run.checkpoint_every=300",
+        "run.eval_every=300",
+        "+agent.hyperparams.learning_starts=100",
+    ],
 }
 
 
 def _args(root: Path, name: str, case: str) -> list[str]:
-    return [*CASES[case], "budget=smoke", "seed=3", f"run.root={root}", f"run.name={name}", "eval.episodes=1",
-            "logger.tensorboard=false"]
+    return [
+        *CASES[case],
+        "budget=smoke",
+        "seed=3",
+        f"run.root={root}",
+        f"run.name={name}",
+        "eval.episodes=1",
+        "logger.tensorboard=false",
+    ]
 
 
 def _train(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "agents.train", *args], cwd=ROOT, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "agents.train", *args],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _rows(run: Path) -> list[dict[str, str]]:

@@ -29,7 +29,9 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupted, truncated, foreign or unsafe; the message names the file."""
 
 
-def save_checkpoint(path: str | Path, state: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path, state: dict[str, Any], arrays: dict[str, np.ndarray] | None = None
+) -> Path:
     """Atomically write a checkpoint directory at ``path`` (replacing an existing one)."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -50,7 +52,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any], arrays: dict[str, n
     return path
 
 
-def load_checkpoint(path: str | Path, with_arrays: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def load_checkpoint(
+    path: str | Path, with_arrays: bool = True
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Read a checkpoint directory (or its ``state.pt``) safely.
 
     Returns:
@@ -97,7 +101,9 @@ def load_checkpoint(path: str | Path, with_arrays: bool = True) -> tuple[dict[st
             with np.load(array_file, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-            raise CheckpointError(f"{array_file} is corrupted or unsafe ({type(err).__name__}: {err})") from None
+            raise CheckpointError(
+                f"{array_file} is corrupted or unsafe ({type(err).__name__}: {err})"
+            ) from None
     return state, arrays
 
 
@@ -119,7 +125,9 @@ class CheckpointManager:
     def best(self) -> Path:
         return self.dir / "best"
 
-    def save(self, step: int, state: dict[str, Any], arrays: dict[str, np.ndarray] | None, is_best: bool) -> Path:
+    def save(
+        self, step: int, state: dict[str, Any], arrays: dict[str, np.ndarray] | None, is_best: bool
+    ) -> Path:
         path = save_checkpoint(self.dir / f"step_{step:010d}", state, arrays)
         _copy_dir(path, self.last)
         if is_best:

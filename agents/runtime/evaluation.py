@@ -22,7 +22,9 @@ from agents.runtime.seeding import derive_seed
 class Evaluator:
     """Runs the evaluation protocol for a learner, keeping its eval env between evaluations."""
 
-    def __init__(self, factory: EnvFactory, episodes: int, seed: int, deterministic: bool = True, video: bool = False):
+    def __init__(
+        self, factory: EnvFactory, episodes: int, seed: int, deterministic: bool = True, video: bool = False
+    ):
         if episodes < 1:
             raise ValueError(f"eval.episodes must be >= 1, got {episodes}")
         self.factory = factory

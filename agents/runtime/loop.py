@@ -31,7 +31,9 @@ from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
 
 def build_learner(cfg: DictConfig) -> Learner:
     """Instantiate the learner named by ``cfg.agent._target_`` on the env of ``cfg.env``."""
-    env_node = OmegaConf.to_container(cfg.env, resolve=True)  # env kwargs may interpolate root keys (${data.name})
+    env_node = OmegaConf.to_container(
+        cfg.env, resolve=True
+    )  # env kwargs may interpolate root keys (${data.name})
     env_cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(EnvConfig), env_node))
     assert isinstance(env_cfg, EnvConfig)
     factory = EnvFactory(env_cfg)
@@ -56,8 +58,14 @@ def train(cfg: DictConfig) -> Path:
         run_dir = rundir.new_run_dir(cfg.run.root, cfg.env.name, cfg.agent.name, int(cfg.seed), cfg.run.name)
     rundir.write_config(run_dir, cfg)
     rundir.write_run_info(
-        run_dir, env=cfg.env.name, agent=cfg.agent.name, seed=int(cfg.seed), budget=cfg.budget.name,
-        status="running", started=rundir.utc_now(), finished=None,
+        run_dir,
+        env=cfg.env.name,
+        agent=cfg.agent.name,
+        seed=int(cfg.seed),
+        budget=cfg.budget.name,
+        status="running",
+        started=rundir.utc_now(),
+        finished=None,
     )
 
     seed_everything(int(cfg.seed), bool(cfg.deterministic))
@@ -76,18 +84,34 @@ def train(cfg: DictConfig) -> Path:
         print(f"Resuming {run_dir} at step {learner.num_steps}")
 
     logger = Logger(
-        run_dir, csv_enabled=cfg.logger.csv, tensorboard=cfg.logger.tensorboard, wandb=cfg.logger.wandb,
+        run_dir,
+        csv_enabled=cfg.logger.csv,
+        tensorboard=cfg.logger.tensorboard,
+        wandb=cfg.logger.wandb,
         start_step=learner.num_steps,
-        wandb_kwargs={"project": cfg.logger.wandb_project, "entity": cfg.logger.wandb_entity, "config": current},
+        wandb_kwargs={
+            "project": cfg.logger.wandb_project,
+            "entity": cfg.logger.wandb_entity,
+            "config": current,
+        },
     )
     evaluator = Evaluator(
-        learner.env_factory, int(cfg.eval.episodes), int(cfg.seed) + int(cfg.eval.seed_offset),
-        deterministic=cfg.eval.deterministic, video=cfg.eval.video,
+        learner.env_factory,
+        int(cfg.eval.episodes),
+        int(cfg.seed) + int(cfg.eval.seed_offset),
+        deterministic=cfg.eval.deterministic,
+        video=cfg.eval.video,
     )
-    total, eval_every, ckpt_every = int(cfg.run.total_steps), int(cfg.run.eval_every), int(cfg.run.checkpoint_every)
+    total, eval_every, ckpt_every = (
+        int(cfg.run.total_steps),
+        int(cfg.run.eval_every),
+        int(cfg.run.checkpoint_every),
+    )
     print(f"Run directory: {run_dir}")
     try:
-        with Progress(total, learner.num_steps, f"{cfg.env.name} · {cfg.agent.name}", cfg.run.progress) as bar:
+        with Progress(
+            total, learner.num_steps, f"{cfg.env.name} · {cfg.agent.name}", cfg.run.progress
+        ) as bar:
             next_eval = (learner.num_steps // eval_every + 1) * eval_every
             next_ckpt = (learner.num_steps // ckpt_every + 1) * ckpt_every
             while learner.num_steps < total:
@@ -135,13 +159,17 @@ def _state(learner: Learner, segment: int, best_score: float) -> dict[str, Any]:
     }
 
 
-def _evaluate(learner: Learner, evaluator: Evaluator, logger: Logger, run_dir: Path, step: int, cfg: Any, bar: Any) -> float:
+def _evaluate(
+    learner: Learner, evaluator: Evaluator, logger: Logger, run_dir: Path, step: int, cfg: Any, bar: Any
+) -> float:
     video = run_dir / "videos" / f"eval_{step:010d}.mp4" if cfg.eval.video else None
     episodes = evaluator(learner, video_path=video)
     metrics = summarize(episodes)
     logger.log(metrics, step)
     logger.log_eval_episodes(episodes, step)
-    shown = "  ".join(f"{k.removeprefix('eval/')}={v:.4g}" for k, v in metrics.items() if k != "eval/length_mean")
+    shown = "  ".join(
+        f"{k.removeprefix('eval/')}={v:.4g}" for k, v in metrics.items() if k != "eval/length_mean"
+    )
     bar.print(f"[step {step}] eval: {shown}")
     if "eval/score" in metrics:
         return metrics["eval/score"]
@@ -158,12 +186,21 @@ def _write_summary(run_dir: Path, results: dict[str, Any], steps: int, best_scor
 
         (run_dir / "artifacts").mkdir(exist_ok=True)
         for name, tensors in artifacts.items():
-            save_file({k: v.contiguous() for k, v in tensors.items()}, str(run_dir / "artifacts" / f"{name}.safetensors"))
+            save_file(
+                {k: v.contiguous() for k, v in tensors.items()},
+                str(run_dir / "artifacts" / f"{name}.safetensors"),
+            )
     for name, image in figures.items():
         import imageio.v2 as imageio
 
-        imageio.imwrite(run_dir / name, np.asarray(image.numpy() if torch.is_tensor(image) else image, dtype=np.uint8))
-    summary = {"steps": steps, "best_eval_score": best_score if math.isfinite(best_score) else None, **results}
+        imageio.imwrite(
+            run_dir / name, np.asarray(image.numpy() if torch.is_tensor(image) else image, dtype=np.uint8)
+        )
+    summary = {
+        "steps": steps,
+        "best_eval_score": best_score if math.isfinite(best_score) else None,
+        **results,
+    }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default))
     if markdown:
         (run_dir / "summary.md").write_text(markdown)

@@ -19,8 +19,14 @@ class Progress:
         self.console = Console(file=sys.stdout)
         self.enabled = enabled and self.console.is_terminal
         self._bar = RichProgress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
-            TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=self.console,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("steps"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
             disable=not self.enabled,
         )
         self._task = self._bar.add_task(description, total=total, completed=start)
@@ -34,7 +40,9 @@ class Progress:
         self._bar.__enter__()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._bar.__exit__(et, ev, tb)
 
     def update(self, step: int) -> None:
@@ -47,8 +55,11 @@ class Progress:
             elapsed = now - self._t0
             done = max(step - self.start, 1)
             eta = elapsed / done * max(self.total - step, 0)
-            print(f"{self.description}: {step}/{self.total} steps ({100 * step / self.total:.0f}%), "
-                  f"elapsed {elapsed:.0f}s, ETA {eta:.0f}s", flush=True)
+            print(
+                f"{self.description}: {step}/{self.total} steps ({100 * step / self.total:.0f}%), "
+                f"elapsed {elapsed:.0f}s, ETA {eta:.0f}s",
+                flush=True,
+            )
             self._next_plain = step + self._plain_every
 
     def sps(self) -> float:

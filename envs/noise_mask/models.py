@@ -50,7 +50,9 @@ def make_classifier(name: str | None, in_channels: int, num_classes: int, image_
         from envs.compression.network import SpecNet
 
         stem = "imagenet" if image_size >= 96 else "cifar"
-        return SpecNet(teacher_spec("resnet18", 1.0, (in_channels, image_size, image_size), num_classes, stem))
+        return SpecNet(
+            teacher_spec("resnet18", 1.0, (in_channels, image_size, image_size), num_classes, stem)
+        )
     raise ValueError(f"unknown classifier model {name!r}; choose one of {', '.join(MODELS)} (model=<name>)")
 
 
