@@ -315,6 +315,7 @@ class BNMAPPO(PPO):
         rows = "\n".join(
             f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in result.items()
         )
+        result["example_dags"] = [dag.adj[0].round().int().tolist()]  # drawn by agents.plot (issue 9)
         result["markdown"] = f"## BN-MAPPO ({self.env_factory.id})\n\n| metric | value |\n|---|---|\n{rows}\n"
         return result
 
