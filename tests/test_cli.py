@@ -6,6 +6,7 @@ import csv
 import json
 
 import pytest
+import torch
 
 from agents.runtime.checkpoint import load_checkpoint
 from tests.conftest import only_run_dir, run_module
@@ -140,3 +141,14 @@ def test_sb3_trains_suite_envs(train_cli, tmp_path, args):
     run = only_run_dir(tmp_path)
     lines = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert lines and all("success" in line for line in lines)  # the env's is_success reaches eval.jsonl
+
+
+def test_async_vectorization_matches_sync(train_cli, tmp_path):
+    common = ["env=cartpole", "agent=sb3-ppo", "budget=smoke", "env.num_envs=2", "run.total_steps=256",
+              "run.eval_every=256", "run.checkpoint_every=256", "eval.episodes=1", "logger.tensorboard=false"]  # fmt: skip
+    weights = []
+    for mode in ("sync", "async"):
+        train_cli(*common, f"env.vectorization={mode}", f"run.root={tmp_path / mode}")
+        state, _ = load_checkpoint(only_run_dir(tmp_path / mode) / "checkpoints" / "last")
+        weights.append(state["learner"]["modules"]["policy"])
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
