@@ -15,32 +15,10 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
+from tests.test_n2n_env import TINY as N2N_TINY
 
 #: Small settings per id prefix so a check takes seconds (teachers/classifiers train on construction).
-CHEAP_KWARGS: dict[str, dict] = {
-    "N2NRemoval": dict(
-        width=0.0625,
-        image_size=8,
-        image_channels=1,
-        teacher_epochs=1,
-        student_epochs=1,
-        train_subset=120,
-        val_subset=60,
-        batch_size=64,
-        min_outputs=2,
-    ),
-    "N2NShrink": dict(
-        width=0.0625,
-        image_size=8,
-        image_channels=1,
-        teacher_epochs=1,
-        student_epochs=1,
-        train_subset=120,
-        val_subset=60,
-        batch_size=64,
-        min_outputs=2,
-    ),
-}
+CHEAP_KWARGS: dict[str, dict] = {"N2NRemoval": N2N_TINY, "N2NShrink": N2N_TINY}
 ROBOTICS = ("MetaWorld", "DMC", "Adroit")
 GYM_IDS = [i for i in envs.registered_gym_ids() if not i.split("/")[1].startswith(ROBOTICS)]
 
