@@ -6,7 +6,10 @@ Tiny check (what fits a shared 2-core CPU in minutes):
     python -m benchmarks.mentor --tasks reach --seeds 2 --steps 3000 --small --variants mentor,drqv2
 
 Each (variant, task, seed) is one ``python -m agents.train`` run (``obs=state``, fast rendering, eval every
-``--eval-every`` steps); the table reports the last evaluation's success rate and return: IQM over
+``--eval-every`` steps) kept under ``--runs`` (default ``runs/benchmarks/mentor``); finished runs are reused, so
+an interrupted benchmark continues where it stopped (``--fresh`` starts over), and ``--workers`` runs go in
+parallel. Learning curves (IQM over task×seed runs with a 95 % bootstrap band, ``agents.plot``) are drawn
+for success and return into ``docs/figures/``. The table reports the last evaluation's success rate and return: IQM over
 task×seed runs with a 95 % percentile-bootstrap interval, and the ratio of mean success to DrQ-v2's measured
 in the same run. ``--small`` shrinks the networks of MENTOR and DrQ-v2 alike (hidden 256, experts 16×64).
 Results go to ``docs/results/mentor.json`` (``benchmarks.make_docs``).
@@ -17,10 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -53,9 +57,15 @@ def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: 
         cmd.append(f"agent.perturb_interval={args.perturb_interval}")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    done = out / "wall_s.txt"
+    if done.exists():
+        start -= float(done.read_text())
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        done.write_text(f"{time.perf_counter() - start:.1f}")
     episodes = [json.loads(line) for p in out.rglob("eval.jsonl") for line in p.read_text().splitlines()]
     curve: dict[int, list] = {}
     for e in episodes:
@@ -103,21 +113,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--small", action="store_true", help="smaller networks (CPU smoke of the protocol)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "mentor.json"))
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmarks" / "mentor"), help="run folders")
+    parser.add_argument("--fresh", action="store_true", help="discard finished runs under --runs first")
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
+    parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="'' to skip the plots")
     args = parser.parse_args(argv)
     args.eval_every = args.eval_every or max(args.steps // 5, 1)
     variants, tasks = args.variants.split(","), args.tasks.split(",")
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
-    runs = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for variant in variants:
-            for task in tasks:
-                for seed in range(args.seeds):
-                    runs.append(run_one(variant, task, seed, args, Path(tmp)))
-                    r = runs[-1]
-                    print(f"{variant:>22} {task:>14} seed {seed}: success {r['curve'][-1][1]:.2f} "
-                          f"return {r['curve'][-1][2]:8.1f} ({r['wall_s']:.0f} s)", flush=True)  # fmt: skip
+    runs_root = Path(args.runs)
+    if args.fresh:
+        shutil.rmtree(runs_root, ignore_errors=True)
+    jobs = [(v, t, s) for v in variants for t in tasks for s in range(args.seeds)]
+
+    def one(job: tuple[str, str, int]) -> dict:
+        r = run_one(*job, args, runs_root)
+        print(f"{r['variant']:>22} {r['task']:>14} seed {r['seed']}: success {r['curve'][-1][1]:.2f} "
+              f"return {r['curve'][-1][2]:8.1f} ({r['wall_s']:.0f} s)", flush=True)  # fmt: skip
+        return r
+
+    with ThreadPoolExecutor(max(1, args.workers)) as pool:
+        runs = list(pool.map(one, jobs))
     rows = []
     base = [r["curve"][-1][1] for r in runs if r["variant"] == "drqv2"]
     for variant in variants:
@@ -156,7 +174,19 @@ def main(argv: list[str] | None = None) -> int:
         raw=f"results/raw/{raw_path.name}",
     )  # fmt: skip
     print(f"wrote {path}")
+    if args.figures:
+        plot_curves(runs_root, Path(args.figures))
     return 0
+
+
+def plot_curves(runs_root: Path, out: Path) -> None:
+    """Success and return curves per task, one line per variant (``agents.plot``, IQM + 95 % band)."""
+    for metric in ("eval/success", "eval/return"):
+        name = "mentor_" + metric.split("/")[1]
+        cmd = [sys.executable, "-m", "agents.plot", str(runs_root), f"metric={metric}", f"out={out}",
+               f"name={name}", "by=agent.backbone,agent.perturb", "formats=png"]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        print(proc.stdout.strip() or proc.stderr.strip()[-500:])
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@
    trained first (``init_from``): updates needed to reach the scratch run's final best reward.
 
 Both arms share one reward cache per process, so a random arm is charged for every rollout it samples.
+Results go to ``docs/results/n2n_search.json`` (``--out``; rendered by ``benchmarks.make_docs``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -90,6 +92,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cache-dir", default=None, help="teacher cache (default: a temporary folder)")
+    parser.add_argument(
+        "--out", default=str(Path(__file__).resolve().parents[1] / "docs/results/n2n_search.json")
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     it1, it2, m = (2, 2, 3) if args.quick else (15, 15, 5)
@@ -102,7 +107,7 @@ def main() -> None:
         print(
             f"N2N search benchmark: {it1}+{it2} updates x {m} rollouts, {args.seeds} seeds, kwargs={kwargs}"
         )
-        rows = []
+        rows, walls = [], []
         for seed in range(args.seeds):
             t0 = time.perf_counter()
             learner, _, best = run_rl(fac34, seed, it1, it2, m, args.workers)
@@ -115,6 +120,7 @@ def main() -> None:
             rand = run_random(fac34, seed, it1, it2, m, learner._pool_for_updates())
             learner.close()
             rows.append((rl, rand))
+            walls.append((t1 - t0, time.perf_counter() - t1))
             print(f"seed {seed}: RL {rl} [{t1 - t0:.0f}s] | random {rand} [{time.perf_counter() - t1:.0f}s]")
         print("\n| method | best reward (mean ± std) | compression | val acc ratio |\n|---|---:|---:|---:|")
         for k, label in ((0, "REINFORCE (N2N)"), (1, "random search")):
@@ -142,6 +148,38 @@ def main() -> None:
             f"\nPolicy transfer (stage 1, {it1} updates): scratch best {target:.4f}; transfer best {curve_t[-1]:.4f}"
         )
         print(f"updates for the transferred policy to reach the scratch run's final best: {reach} of {it1}")
+        if not args.quick:
+            save(args.out, rows, walls, (target, curve_t[-1], reach, it1), kwargs, it1, it2, m, args)
+
+
+def save(out: str, rows: list, walls: list, transfer: tuple, kwargs: dict, it1: int, it2: int, m: int,
+         args: argparse.Namespace) -> None:  # fmt: skip
+    """Per-seed rows, mean rows and the transfer result in the ``benchmarks.make_docs`` schema."""
+    from benchmarks.make_docs import write_result
+
+    table = []
+    for k, label in ((0, "REINFORCE (N2N)"), (1, "random search")):
+        for seed, row in enumerate(rows):
+            table.append({"method": label, "seed": seed, **{f"best {key}": row[k][key] for key in row[k]},
+                          "wall s": walls[seed][k]})  # fmt: skip
+        table.append({"method": label, "seed": "mean", **{
+            f"best {key}": float(np.mean([row[k][key] for row in rows])) for key in rows[0][k]},
+            "wall s": float(np.mean([w[k] for w in walls]))})  # fmt: skip
+    target, final, reach, it = transfer
+    kwargs = {k: v for k, v in kwargs.items() if k != "cache_dir"}
+    path = write_result(
+        out, "N2N: RL search vs random search (ResNet-34, digits)", table, seeds=list(range(len(rows))),
+        budgets={"stage1_updates": it1, "stage2_updates": it2, "rollouts_per_update": m,
+                 "student_evaluations_per_arm": (it1 + it2) * m, "env_kwargs": kwargs},
+        command="python -m benchmarks.n2n_search " + " ".join(sys.argv[1:]),
+        description="Equal number of student evaluations per arm; reward R = C(2-C)·A_s/A_t on the validation "
+        "split with search-time KD (before the final fine-tune).",
+        notes=[f"Policy transfer (stage 1, {it} updates, seed 100): scratch final best reward {target:.4f}; "
+               f"started from a ResNet-18 removal policy: final best {final:.4f}, reached the scratch final "
+               f"best after {reach if reach is not None else 'never'} of {it} updates.",
+               "Shared 2-core CPU (other benchmarks ran at the same time); wall times are inflated."],
+    )  # fmt: skip
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
