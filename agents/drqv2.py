@@ -110,9 +110,7 @@ class DrQV2(Learner):
 
         self.encoder = Encoder(obs_space).to(device)
         self.actor = self.build_actor(self.encoder.repr_dim).to(device)
-        self.critic = Critic(self.encoder.repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim).to(
-            device
-        )
+        self.critic = self.build_critic(self.encoder.repr_dim).to(device)
         self.critic_target = copy.deepcopy(self.critic)
         self.critic_target.requires_grad_(False)
         if cfg.channels_last and self.encoder.conv is not None:
@@ -140,6 +138,10 @@ class DrQV2(Learner):
     def build_actor(self, repr_dim: int) -> nn.Module:
         """The actor network; MENTOR returns an actor with a mixture-of-experts middle layer."""
         return Actor(repr_dim, self.action_dim, self.cfg.feature_dim, self.cfg.hidden_dim)
+
+    def build_critic(self, repr_dim: int) -> nn.Module:
+        """The twin-Q critic; MENTOR adds Dropout + LayerNorm on Meta-World."""
+        return Critic(repr_dim, self.action_dim, self.cfg.feature_dim, self.cfg.hidden_dim)
 
     def stddev(self) -> float:
         """Exploration std at the current step (DrQ-v2 ``stddev_schedule``)."""

@@ -40,16 +40,18 @@ from agents.mentor_perturb import (
     task_target,
 )
 from policies.moe import MoE, MoEActor
-from policies.vision import Actor, schedule, weight_init
+from policies.vision import Actor, Critic, schedule, weight_init
 
-# Per-family constants (papers sheet Sec. 4.2): std scale, λ*, λ rule, expectile, α_max, interval (updates).
+# Per-family constants (papers sheet Sec. 4.2): std scale, λ*, λ rule, expectile, α_max, interval (updates);
+# critic dropout: the Meta-World critic variant (papers sheet "Critic variant", ``mentor_mw.py``).
 FAMILY = {
     "dmc": {"std_scale": 0.8, "target_lambda": 0.6, "lambda_rule": "dormant", "expectile": 0.9,
-            "max_perturb_factor": 1.0, "perturb_interval": 10_000, "nstep_anneal": False},
+            "max_perturb_factor": 1.0, "perturb_interval": 10_000, "nstep_anneal": False, "critic_dropout": 0.0},
     "metaworld": {"std_scale": 1.0, "target_lambda": 0.5, "lambda_rule": "constant", "expectile": 0.9,
-                  "max_perturb_factor": 0.95, "perturb_interval": 50_000, "nstep_anneal": True},
+                  "max_perturb_factor": 0.95, "perturb_interval": 50_000, "nstep_anneal": True, "critic_dropout": 0.01},
     "adroit": {"std_scale": 1.0, "target_lambda": 0.6, "lambda_rule": "dormant", "expectile": 0.7,
-               "max_perturb_factor": 0.9, "perturb_interval": 50_000, "nstep_anneal": False},
+               "max_perturb_factor": 0.9, "perturb_interval": 50_000, "nstep_anneal": False,
+               "critic_dropout": 0.0},
 }  # fmt: skip
 
 
@@ -85,6 +87,7 @@ class MentorConfig(DrQV2Config):
     tp_set_size: int = 10
     perturb_encoder: bool = False  # include the conv encoder (official: a no-op on convs)
     nstep_anneal: bool | None = None
+    critic_dropout: float | None = None  # Dropout+LayerNorm in the critic's hidden layers; 0 = plain
 
 
 def env_family(env_id: str) -> str:
@@ -135,6 +138,12 @@ class Mentor(DrQV2):
         self._anneal_replay()
 
     # -- networks and schedules -----------------------------------------------------------------------
+    def build_critic(self, repr_dim: int) -> nn.Module:
+        dropout = self.cfg.critic_dropout
+        if dropout is None:
+            dropout = FAMILY[env_family(self.env_factory.cfg.id)]["critic_dropout"]
+        return Critic(repr_dim, self.action_dim, self.cfg.feature_dim, self.cfg.hidden_dim, dropout)
+
     def build_actor(self, repr_dim: int) -> nn.Module:
         cfg = self.cfg
         if cfg.backbone == "mlp":

@@ -154,18 +154,28 @@ class Actor(nn.Module):
 
 
 class Critic(nn.Module):
-    """Twin Q: shared trunk ``Linear→LayerNorm→Tanh``, then two ``(feature+action)→hidden→hidden→1`` MLPs."""
+    """Twin Q: shared trunk ``Linear→LayerNorm→Tanh``, then two ``(feature+action)→hidden→hidden→1`` MLPs.
 
-    def __init__(self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int) -> None:
+    ``hidden_dropout > 0`` gives MENTOR's Meta-World critic (``mentor_mw.py``, papers sheet "Critic variant"):
+    ``Dropout(p)`` then ``LayerNorm`` after each hidden Linear of Q1 and Q2 (DroQ-style), before the ReLU.
+    """
+
+    def __init__(
+        self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int, hidden_dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
 
+        def hidden(in_dim: int) -> list[nn.Module]:
+            layers: list[nn.Module] = [nn.Linear(in_dim, hidden_dim)]
+            if hidden_dropout > 0:
+                layers += [nn.Dropout(hidden_dropout), nn.LayerNorm(hidden_dim)]
+            return [*layers, nn.ReLU(inplace=True)]
+
         def q_net() -> nn.Sequential:
             return nn.Sequential(
-                nn.Linear(feature_dim + action_dim, hidden_dim), nn.ReLU(inplace=True),
-                nn.Linear(hidden_dim, hidden_dim), nn.ReLU(inplace=True),
-                nn.Linear(hidden_dim, 1),
-            )  # fmt: skip
+                *hidden(feature_dim + action_dim), *hidden(hidden_dim), nn.Linear(hidden_dim, 1)
+            )
 
         self.Q1, self.Q2 = q_net(), q_net()
         self.apply(weight_init)

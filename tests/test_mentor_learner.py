@@ -77,6 +77,25 @@ def test_task_perturbation_moves_moe_layers_toward_top_k_gaussian() -> None:
     learner.close()
 
 
+def test_metaworld_critic_has_dropout_and_layernorm_and_perturbs_linears_only() -> None:
+    """Papers sheet "Critic variant": Dropout(0.01)+LayerNorm after each hidden Linear on Meta-World only."""
+    torch.manual_seed(0)
+    learner = _learner(perturb_interval=10**9)
+    kinds = [type(m) for m in learner.critic.Q1]
+    assert kinds == [nn.Linear, nn.Dropout, nn.LayerNorm, nn.ReLU] * 2 + [nn.Linear]
+    assert learner.critic.Q1[1].p == 0.01 and learner.critic_target.Q1[1].p == 0.01
+    list(learner.train_until(40))
+    before = {k: v.detach().clone() for k, v in learner.critic.named_parameters()}
+    alpha = learner.perturb()["charts/perturb_alpha"]
+    after = dict(learner.critic.named_parameters())
+    assert alpha < 1.0 and not torch.equal(after["Q1.0.weight"], before["Q1.0.weight"])
+    torch.testing.assert_close(after["Q1.2.weight"], before["Q1.2.weight"])  # hidden LayerNorm untouched
+    learner.close()
+    plain = _learner(critic_dropout=0.0)
+    assert [type(m) for m in plain.critic.Q1] == [nn.Linear, nn.ReLU] * 2 + [nn.Linear]
+    plain.close()
+
+
 def test_state_dict_round_trip_gives_identical_updates() -> None:
     torch.manual_seed(0)
     a = _learner()
@@ -96,6 +115,7 @@ def test_state_dict_round_trip_gives_identical_updates() -> None:
     for (name, pa), pb in zip(a.actor.state_dict().items(), b.actor.state_dict().values(), strict=True):
         torch.testing.assert_close(pa, pb, msg=name)
     torch.testing.assert_close(a.critic.Q1[0].weight, b.critic.Q1[0].weight)
+    torch.testing.assert_close(a.critic.Q1[2].weight, b.critic.Q1[2].weight)
     a.close(), b.close()
 
 
