@@ -22,6 +22,10 @@ import numpy as np
 from agents.runtime.env_factory import EnvFactory
 
 
+class SplitError(ValueError):
+    """``split=`` asked of a learner without that data split (or without data splits at all)."""
+
+
 @dataclass
 class LearnerConfig:
     """Fields every learner config has; subclasses add their hyperparameters."""
@@ -76,6 +80,18 @@ class Learner(ABC):
         ``None`` (the default) lets the runtime run the standard protocol with :meth:`act`.
         """
         return None
+
+    def evaluate_split(self, split: str) -> list[dict[str, Any]]:
+        """Optional: classification metrics, on data split ``split``, of each model the learner holds.
+
+        One dict per model: a ``model`` label, then metric values (``accuracy``, ``f1``...) and any other
+        JSON-able fields. Used by ``python -m agents.evaluate ... split=<name>``; an unknown split raises
+        :class:`SplitError` naming the valid ones.
+        """
+        raise SplitError(
+            f"{type(self).__name__} has no data splits; split= only applies to classification learners "
+            "(e.g. the noise-mask learner); evaluate this run by episodes instead (drop split=)"
+        )
 
     # -- state --------------------------------------------------------------------------------------
     @abstractmethod

@@ -5,6 +5,12 @@ Loads the run's ``config.yaml`` and a checkpoint (``checkpoint=best`` by default
 Results are printed and appended to ``<run>/evaluations/<checkpoint>_<time>.jsonl``; videos go to
 ``<run>/videos/``. Options: ``episodes=<n>``, ``video=true|false``, ``deterministic=true|false``,
 ``seed=<n>`` (default: the run's eval seed), ``checkpoint=best|last|step_<N>``.
+
+Classification learners (the noise mask) also take ``split=<name>`` (``train``, ``val``, ``test``,
+``unseen_test``... whatever the env holds): the metrics of each classifier in the checkpoint on that data
+split (:meth:`agents.base.Learner.evaluate_split`), printed as a table and written to
+``<run>/evaluations/<checkpoint>_<split>_<time>.jsonl``. With ``split=`` the default checkpoint is
+``last`` (``best`` is ranked by the per-phase episode score) and the episode options do not apply.
 """
 
 from __future__ import annotations
@@ -19,15 +25,21 @@ from typing import Any
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 
+from agents.base import SplitError
 from agents.runtime.checkpoint import CheckpointError, load_checkpoint
 from agents.runtime.rundir import RunDirError, read_config
 
-USAGE = "usage: python -m agents.evaluate run=<run dir> [checkpoint=best|last|step_<N>] [episodes=10] [video=false] [deterministic=true] [seed=<n>]"
+USAGE = (
+    "usage: python -m agents.evaluate run=<run dir> [checkpoint=best|last|step_<N>] [episodes=10] "
+    "[video=false] [deterministic=true] [seed=<n>]\n"
+    "       python -m agents.evaluate run=<run dir> split=<train|val|test|...> [checkpoint=last|best|step_<N>]"
+)
+EPISODE_KEYS = ("episodes", "video", "deterministic", "seed")
 
 
 def parse_args(argv: list[str]) -> dict[str, str]:
     """``key=value`` arguments; unknown keys are an error naming the valid ones."""
-    valid = {"run", "checkpoint", "episodes", "video", "deterministic", "seed"}
+    valid = {"run", "checkpoint", "split", *EPISODE_KEYS}
     args: dict[str, str] = {}
     for arg in argv:
         key, sep, value = arg.partition("=")
@@ -36,6 +48,9 @@ def parse_args(argv: list[str]) -> dict[str, str]:
         args[key] = value
     if "run" not in args:
         raise SystemExit(f"error: run=<run dir> is required\n{USAGE}")
+    mixed = [k for k in EPISODE_KEYS if k in args]
+    if "split" in args and mixed:
+        raise SystemExit(f"error: {', '.join(mixed)} apply to episode evaluation, not split=\n{USAGE}")
     return args
 
 
@@ -57,17 +72,9 @@ def evaluate_run(
 ) -> list[dict[str, Any]]:
     """Evaluate a checkpoint of a run directory; returns the per-episode results."""
     from agents.runtime.evaluation import Evaluator, summarize
-    from agents.runtime.loop import build_learner
 
     run = Path(run)
-    cfg = read_config(run)
-    ckpt = run / "checkpoints" / checkpoint
-    if checkpoint == "best" and not ckpt.exists():
-        ckpt = run / "checkpoints" / "last"
-    state, _ = load_checkpoint(ckpt, with_arrays=False)
-    learner = build_learner(cfg)
-    learner.load_state_dict(state["learner"])
-    learner.num_steps = int(state["step"])
+    cfg, ckpt, learner = _load(run, checkpoint)
     eval_seed = seed if seed is not None else int(cfg.seed) + int(cfg.eval.seed_offset)
     evaluator = Evaluator(
         learner.env_factory,
@@ -100,19 +107,67 @@ def evaluate_run(
     return results
 
 
+def evaluate_run_split(run: str | Path, split: str, checkpoint: str = "last") -> list[dict[str, Any]]:
+    """Classification metrics on data split ``split`` of each model in a checkpoint; one dict per model."""
+    run = Path(run)
+    _, ckpt, learner = _load(run, checkpoint)
+    try:
+        rows = learner.evaluate_split(split)
+    finally:
+        learner.close()
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    out = run / "evaluations" / f"{ckpt.name}_{split}_{stamp}.jsonl"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("".join(json.dumps({"step": learner.num_steps, "split": split, **r}) + "\n" for r in rows))
+    print(f"{run} [{ckpt.name}, step {learner.num_steps}], split {split}:")
+    print(format_table(rows))
+    print(f"results written to {out}")
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Markdown table of ``rows``; columns in first-seen order, floats to 4 decimals."""
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+
+    def cell(value: Any) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|---" * len(columns) + "|"]
+    lines += ["| " + " | ".join(cell(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _load(run: Path, checkpoint: str) -> tuple[Any, Path, Any]:
+    """The run's config, the resolved checkpoint directory and a learner restored from it."""
+    from agents.runtime.loop import build_learner
+
+    cfg = read_config(run)
+    ckpt = run / "checkpoints" / checkpoint
+    if checkpoint == "best" and not ckpt.exists():
+        ckpt = run / "checkpoints" / "last"
+    state, _ = load_checkpoint(ckpt, with_arrays=False)
+    learner = build_learner(cfg)
+    learner.load_state_dict(state["learner"])
+    learner.num_steps = int(state["step"])
+    return cfg, ckpt, learner
+
+
 def main() -> None:
     """Console entry point (``pgsuite-evaluate``)."""
     args = parse_args(sys.argv[1:])
     try:
-        evaluate_run(
-            args["run"],
-            checkpoint=args.get("checkpoint", "best"),
-            episodes=int(args["episodes"]) if "episodes" in args else None,
-            video=_bool(args.get("video", "false")),
-            deterministic=_bool(args["deterministic"]) if "deterministic" in args else None,
-            seed=int(args["seed"]) if "seed" in args else None,
-        )
-    except (CheckpointError, RunDirError) as err:
+        if "split" in args:
+            evaluate_run_split(args["run"], args["split"], checkpoint=args.get("checkpoint", "last"))
+        else:
+            evaluate_run(
+                args["run"],
+                checkpoint=args.get("checkpoint", "best"),
+                episodes=int(args["episodes"]) if "episodes" in args else None,
+                video=_bool(args.get("video", "false")),
+                deterministic=_bool(args["deterministic"]) if "deterministic" in args else None,
+                seed=int(args["seed"]) if "seed" in args else None,
+            )
+    except (CheckpointError, RunDirError, SplitError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
 

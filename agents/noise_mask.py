@@ -36,6 +36,7 @@ from agents.noise_mask_phases import (
     WeightAverager,
     evaluate_split,
     few_shot_indices,
+    held_classifier_metrics,
     joint_step,
     masked_accuracy,
 )
@@ -296,6 +297,10 @@ class NoiseMaskLearner(Learner):
             {"return": -float(c), "length": 1, "success": bool(s), "phase": index}
             for c, s in zip(ce, correct, strict=True)
         ]
+
+    def evaluate_split(self, split: str) -> list[dict[str, Any]]:
+        """Metrics on ``env.splits[split]`` of the saved and current classifiers (see the phases module)."""
+        return held_classifier_metrics(self.env, self.phases, self.phase_index, self.weights, split)
 
     # -- state ----------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

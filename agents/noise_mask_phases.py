@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from agents.base import SplitError
 from agents.reinforce import RunningMeanBaseline, reinforce_loss
 from envs.noise_mask.classifier import ClassifierTrainer, classification_metrics
 from policies.beta_mask import BetaMaskPolicy
 
 OBJECTIVES = ("reinforce", "paper")
+#: Saved seen-class weights in the report's row order, each with the phase that writes it.
+SAVED_WEIGHTS = {"baseline": "baseline", "heated": "pretrain", "heated_finetuned": "finetune"}
 
 
 def joint_step(
@@ -123,6 +126,43 @@ def evaluate_split(env: Any, trainer: ClassifierTrainer, split: str) -> dict[str
     obs, labels = env.splits[split]
     logits = trainer.predict(env.normalize(obs))
     return classification_metrics(logits.cpu(), labels)
+
+
+def held_classifier_metrics(
+    env: Any,
+    phases: list[tuple[int, str]],
+    phase_index: int,
+    weights: dict[str, dict[str, torch.Tensor]],
+    split: str,
+) -> list[dict[str, Any]]:
+    """Mask-free metrics on ``split`` of each classifier a learner state holds (``agents.evaluate split=``).
+
+    Seen-class splits: the saved ``weights`` (from the latest replicate that finished each phase) and the
+    current phase's classifier unless it is a transfer one; ``unseen_*`` splits: the current transfer one.
+    """
+    if split not in env.splits:
+        raise SplitError(f"unknown split {split!r}; this env's splits are: {', '.join(env.splits)}")
+    unseen = split.startswith("unseen_")
+    finished = {kind: r for r, kind in phases[:phase_index]}
+    rows: list[dict[str, Any]] = []
+    for name, kind in SAVED_WEIGHTS.items():
+        if name in weights and not unseen:
+            trainer = env.new_trainer(env.num_classes, env.trainer.settings, 0)
+            trainer.model.load_state_dict(weights[name])
+            rows.append({"model": name, "replicate": finished[kind], **evaluate_split(env, trainer, split)})
+    if phase_index < len(phases):
+        r, kind = phases[phase_index]
+        if kind.startswith("transfer") == unseen:
+            metrics = evaluate_split(env, env.trainer, split)
+            rows.append(
+                {"model": f"current {kind}", "replicate": r, "epochs_done": env.trainer.epoch, **metrics}
+            )
+    if not rows:
+        raise SplitError(
+            f"this checkpoint holds no classifier for {split!r}: a transfer classifier lives only while its phase "
+            "runs (a step_<N> checkpoint inside one has it); the run's unseen_test scores are in summary.json"
+        )
+    return rows
 
 
 @torch.no_grad()

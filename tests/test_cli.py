@@ -41,6 +41,8 @@ def test_train_writes_a_complete_run_directory(train_cli, tmp_path):
     out = run_module("agents.evaluate", f"run={run}", "episodes=2", "checkpoint=last")
     assert "eval/return_mean" in out.stdout
     assert len(list((run / "evaluations").glob("last_*.jsonl"))) == 1
+    split = run_module("agents.evaluate", f"run={run}", "split=test", check=False)
+    assert split.returncode == 2 and "has no data splits" in split.stderr
 
 
 def test_resume_auto_continues_and_extends_budget(train_cli, tmp_path):

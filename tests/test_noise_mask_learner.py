@@ -1,4 +1,4 @@
-"""The noise-mask learner: plan, resume exactness through a weights_only checkpoint, table and figure, CLI."""
+"""The noise-mask learner: plan, resume exactness through a weights_only checkpoint, table, figure, CLI, split=."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from agents.noise_mask import NoiseMaskConfig, NoiseMaskLearner
 from agents.runtime.env_factory import EnvConfig, EnvFactory
 from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
+from tests.conftest import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 KWARGS = {"image_size": 16, "grid": 4, "held_out_classes": [8, 9]}
@@ -114,23 +115,59 @@ def test_incomplete_budget_is_flagged_and_bad_config_is_refused():
         _learner(average_last=5)
 
 
-@pytest.mark.skipif(not (ROOT / "agents" / "train.py").exists(), reason="agents/train.py not written yet")
-def test_cli_smoke_run_writes_table_and_figure(tmp_path):
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    """One smoke-budget run through the CLI, shared by the tests that read its directory."""
+    if not (ROOT / "agents" / "train.py").exists():
+        pytest.skip("agents/train.py not written yet")
+    root = tmp_path_factory.mktemp("noise_mask_cli")
     # The explicit env.kwargs below equal what the yaml interpolates (${data.name}, ${data.root}, ${model},
     # ${device}); they keep this smoke run independent of how the runtime resolves root interpolations.
     cmd = [
-        sys.executable, "-m", "agents.train", "env=noise-mask-digits", "budget=smoke", f"run.root={tmp_path}",
+        sys.executable, "-m", "agents.train", "env=noise-mask-digits", "budget=smoke", f"run.root={root}",
         "seed=0", "run.progress=false", "env.kwargs.image_size=16", "env.kwargs.data=digits",
         "env.kwargs.root=null", "env.kwargs.model=null", "env.kwargs.device=cpu",
     ]  # fmt: skip
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = next(p.parent for p in tmp_path.rglob("summary.json"))
-    summary = json.loads((run_dir / "summary.json").read_text())
+    return next(p.parent for p in root.rglob("summary.json"))
+
+
+def test_cli_smoke_run_writes_table_and_figure(smoke_run):
+    summary = json.loads((smoke_run / "summary.json").read_text())
     assert summary["complete"] is True and "heated_finetuned" in summary["main"]
-    assert "heated + fine-tuned" in (run_dir / "summary.md").read_text()
-    assert (run_dir / "masks.png").stat().st_size > 0
-    assert (run_dir / "checkpoints" / "last" / "state.pt").exists()
+    assert "heated + fine-tuned" in (smoke_run / "summary.md").read_text()
+    assert (smoke_run / "masks.png").stat().st_size > 0
+    assert (smoke_run / "checkpoints" / "last" / "state.pt").exists()
+
+
+def test_evaluate_split_scores_the_checkpoint_classifiers(smoke_run):
+    proc = run_module("agents.evaluate", f"run={smoke_run}", "split=test")
+    assert "| heated_finetuned |" in proc.stdout
+    [out] = (smoke_run / "evaluations").glob("last_test_*.jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["model"] for r in rows] == ["baseline", "heated", "heated_finetuned"]
+    per_seed = json.loads((smoke_run / "summary.json").read_text())["per_seed"]["0"]
+    for row in rows:
+        assert row["split"] == "test" and row["step"] == 10000 and row["replicate"] == 0
+        for metric in ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc"):
+            assert 0.0 <= row[metric] <= 1.0
+            assert row[metric] == pytest.approx(per_seed[row["model"]][metric])  # the run's own test scores
+
+    # mid-run (inside the baseline phase): the saved heated weights plus the classifier being trained
+    run_module("agents.evaluate", f"run={smoke_run}", "split=val", "checkpoint=step_0000005000")
+    [out] = (smoke_run / "evaluations").glob("step_0000005000_val_*.jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["model"] for r in rows] == ["heated", "heated_finetuned", "current baseline"]
+    assert rows[-1]["epochs_done"] == 2
+
+    bad = run_module("agents.evaluate", f"run={smoke_run}", "split=nope", check=False)
+    assert bad.returncode == 2 and "unknown split 'nope'" in bad.stderr
+    assert "train, val, test, unseen_train, unseen_val, unseen_test" in bad.stderr
+    gone = run_module("agents.evaluate", f"run={smoke_run}", "split=unseen_test", check=False)
+    assert gone.returncode == 2 and "no classifier for 'unseen_test'" in gone.stderr
+    mixed = run_module("agents.evaluate", f"run={smoke_run}", "split=test", "episodes=3", check=False)
+    assert mixed.returncode != 0 and "not split=" in mixed.stderr
 
 
 def test_env_yaml_reads_data_model_and_device_shorthands():
