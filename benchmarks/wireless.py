@@ -17,19 +17,26 @@ import numpy as np
 import torch
 
 from agents.runtime.env_factory import EnvConfig, EnvFactory
-from agents.unsupervised import UnsupervisedConfig, UnsupervisedICGNN, graph_inputs
+from agents.unsupervised import (
+    UnsupervisedConfig,
+    UnsupervisedICGNN,
+    graph_inputs,
+    scaled_kwargs,
+    size_label,
+)
 from envs.wireless.cellfree import CellFree
 from envs.wireless.common import Scenario, objective
 from envs.wireless.ic import InterferenceChannel
 from envs.wireless.mimo import MultiUserMISO
 
-#: env id, training kwargs, scenario class, test sizes (1×, 2×, 4×), training networks, batch size
+#: env id, training kwargs, scenario class, 1× test kwargs (scaled to 2×, 4× by scaled_kwargs), training
+#: networks, batch size
 SETUPS = {
     "IC (K pairs, 0 dB)": (
         "pgsuite/WirelessIC-v0",
         {"num_users": 10, "snr_db": 0.0},
         InterferenceChannel,
-        {"1x K=10": {"num_users": 10}, "2x K=20": {"num_users": 20}, "4x K=40": {"num_users": 40}},
+        {"num_users": 10},
         64000,
         64,
     ),
@@ -37,11 +44,7 @@ SETUPS = {
         "pgsuite/WirelessCellFree-v0",
         {"num_aps": [20, 30], "num_users": [8, 16], "antennas": [2, 6]},
         CellFree,
-        {
-            "1x L=25 K=10": {"num_aps": 25, "num_users": 10, "antennas": 4},
-            "2x L=50 K=20": {"num_aps": 50, "num_users": 20, "antennas": 4},
-            "4x L=100 K=40": {"num_aps": 100, "num_users": 40, "antennas": 4},
-        },
+        {"num_aps": 25, "num_users": 10, "antennas": 4},
         24000,
         32,
     ),
@@ -49,15 +52,12 @@ SETUPS = {
         "pgsuite/WirelessMIMO-v0",
         {"num_antennas": [6, 10], "num_users": [6, 10], "cg_iters": 4},
         MultiUserMISO,
-        {
-            "1x 8x8": {"num_antennas": 8, "num_users": 8, "cg_iters": 4},
-            "2x 16x16": {"num_antennas": 16, "num_users": 16, "cg_iters": 4},
-            "4x 32x32": {"num_antennas": 32, "num_users": 32, "cg_iters": 4},
-        },
+        {"num_antennas": 8, "num_users": 8, "cg_iters": 4},
         32000,
         64,
     ),
 }
+FACTORS = (1, 2, 4)
 
 
 def sanity(networks: int) -> list[str]:
@@ -118,7 +118,7 @@ def main() -> None:
         print("## WMMSE sanity check (Gaussian IC, 2000 networks)\n")
         print("\n".join(sanity(2000)))
     results = {}
-    for name, (env_id, kwargs, cls, sizes, budget, batch) in SETUPS.items():
+    for name, (env_id, kwargs, cls, base, budget, batch) in SETUPS.items():
         if args.only and args.only not in name:
             continue
         factory = EnvFactory(EnvConfig(name=name, id=env_id, kwargs=kwargs))
@@ -128,12 +128,14 @@ def main() -> None:
             pass
         train_s = time.perf_counter() - start
         rows = {}
-        for label, kw in sizes.items():
+        for factor in FACTORS:
+            kw = scaled_kwargs(base, factor)
             count = (
                 args.mimo_4x_networks
-                if (args.mimo_4x_networks and cls is MultiUserMISO and label.startswith("4x"))
+                if (args.mimo_4x_networks and cls is MultiUserMISO and factor == 4)
                 else args.networks
             )
+            label = f"{factor}x {size_label(kw)}"
             rows[label] = test_size(learner, cls(**kw), count, 100, args.seed + 1) | {"networks": count}
         results[name] = {"train_networks": learner.num_steps, "train_seconds": train_s, "sizes": rows}
         methods = [k for k in next(iter(rows.values())) if not k.startswith("ms_") and k != "networks"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from agents.analysis.method_figures import plot_se_vs_size
+from agents.analysis.runs import discover_runs
 from agents.icgnn_pg import PolicyGradientConfig, PolicyGradientICGNN
 from agents.runtime.env_factory import EnvConfig, EnvFactory
 from agents.unsupervised import UnsupervisedConfig, UnsupervisedICGNN, graph_inputs
@@ -90,7 +93,9 @@ def _factory(env_id, **kwargs):
     ],
 )
 def test_learner_trains_and_state_dict_round_trip(cls, cfg, env_id, kwargs, tmp_path):
-    config = cfg(hidden=16, layers=2, batch_size=8, wmmse_iters=10, final_eval_networks=8)
+    config = cfg(
+        hidden=16, layers=2, batch_size=8, wmmse_iters=10, final_eval_networks=8, size_eval_networks=4
+    )
     learner = cls(config, _factory(env_id, **kwargs), seed=0)
     metrics = list(learner.train_until(32))
     assert learner.num_steps >= 32 and all(np.isfinite(v) for m in metrics for v in m.values())
@@ -113,32 +118,58 @@ def test_learner_trains_and_state_dict_round_trip(cls, cfg, env_id, kwargs, tmp_
     assert env.action_space.contains(action)
     rows = learner.evaluate(4, seed=0)
     assert len(rows) == 4 and all({"return", "wmmse", "pct_wmmse"} <= set(r) for r in rows)
-    assert "markdown" in learner.finish()
+    results = learner.finish()
+    assert "SE vs network size" in results["markdown"]
+    _assert_se_vs_size(results["se_vs_size"], [2 * 1.5, 2 * 3.0, 2 * 6.0])  # mean users of [2, 4] x f
 
 
-@pytest.mark.skipif(not (ROOT / "agents" / "train.py").exists(), reason="the CLI is not built yet")
+def _assert_se_vs_size(records, users):
+    """One finite record per (size, method), at ``users`` = mean users of 1x, 2x, 4x the training sizes."""
+    methods = {r["method"] for r in records}
+    assert {"ICGNN", "WMMSE"} < methods  # and the env's classic baselines
+    assert sorted({r["size"] for r in records}) == pytest.approx(sorted(users))
+    assert len(records) == len(users) * len(methods)
+    assert all(np.isfinite(r["se"]) and r["se"] >= 0 for r in records)
+
+
+def _smoke_run(args, root):
+    """A ``budget=smoke`` CLI run under ``root``; returns its run directory."""
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "agents.train", *args, "budget=smoke", f"run.root={root}", "seed=0"]
+    cmd.append("run.progress=false")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summaries = list(root.rglob("summary.json"))
+    assert summaries and "pct_wmmse" in summaries[0].read_text()
+    return summaries[0].parent
+
+
+CLI_BUILT = pytest.mark.skipif(not (ROOT / "agents" / "train.py").exists(), reason="the CLI is not built yet")
+
+
+@CLI_BUILT
 @pytest.mark.parametrize(
     "args",
     [
-        ["env=wireless-ic"],
         pytest.param(["env=wireless-cellfree"], marks=pytest.mark.slow),
         pytest.param(["env=wireless-mimo"], marks=pytest.mark.slow),
-        ["env=wireless-cellfree", "agent=icgnn-pg"],
+        # the smoke budget's agent settings are for the env's default agent (icgnn) only
+        ["env=wireless-cellfree", "agent=icgnn-pg", "agent.size_eval_networks=16"],
     ],
 )
 def test_cli_smoke(args, tmp_path):
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "agents.train",
-        *args,
-        "budget=smoke",
-        f"run.root={tmp_path}",
-        "seed=0",
-        "run.progress=false",
-    ]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    summaries = list(tmp_path.rglob("summary.json"))
-    assert summaries and "pct_wmmse" in summaries[0].read_text()
+    _smoke_run(args, tmp_path)
+
+
+@CLI_BUILT
+def test_cli_smoke_ic_reports_and_draws_se_vs_size(tmp_path):
+    """IC smoke run: summary.json holds SE vs size (K = 10, 20, 40) and the wireless method figure draws it."""
+    run_dir = _smoke_run(["env=wireless-ic"], tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    _assert_se_vs_size(summary["se_vs_size"], [10, 20, 40])
+    runs, skipped = discover_runs(tmp_path)
+    assert len(runs) == 1 and not skipped
+    fig = plot_se_vs_size(runs)
+    lines = {bars.get_label(): bars.lines[0] for bars in fig.axes[0].containers}
+    assert {"ICGNN", "WMMSE"} < set(lines)
+    np.testing.assert_allclose(lines["ICGNN"].get_xdata(), [10, 20, 40])
