@@ -92,8 +92,9 @@ def test_matrix_games_payoffs_and_exact_value() -> None:
     assert climbing.optimal_joint_actions == [(0, 0)]
     obs, _ = climbing.reset(seed=0)
     assert not obs["agent_0"].any()
-    _, rewards, _, truncs, _ = climbing.step({"agent_0": 1, "agent_1": 2})
-    assert rewards == {"agent_0": 6.0, "agent_1": 6.0} and all(truncs.values()) and climbing.agents == []
+    _, rewards, terms, truncs, _ = climbing.step({"agent_0": 1, "agent_1": 2})
+    assert rewards == {"agent_0": 6.0, "agent_1": 6.0} and climbing.agents == []
+    assert all(terms.values()) and not any(truncs.values())  # the game is over: no bootstrapping
     penalty = PenaltyGame(k=-100)
     assert sorted(penalty.optimal_joint_actions) == [(0, 0), (2, 2)]
     uniform = np.full((1, 9), 1 / 9)

@@ -39,7 +39,8 @@ class MatrixGame(TeamParallelEnv):
     No previous joint action (zeros).
 
     ## Episode End
-    Truncation after ``max_cycles`` steps; no termination.
+    Terminates after ``max_cycles`` rounds (the repeated game is over; its value is the sum of the rounds'
+    payoffs). No truncation.
 
     ## Arguments
     ``payoff`` (m×m team payoffs), ``max_cycles`` (1), ``render_mode`` (None or "ansi").
@@ -69,7 +70,10 @@ class MatrixGame(TeamParallelEnv):
 
     def _transition(self, actions: np.ndarray) -> tuple[float, bool]:
         self.last_actions = actions.copy()
-        return float(self.payoff[actions[0], actions[1]]), False
+        # The game is over after max_cycles rounds (exact_model: no value beyond it), so this is termination,
+        # not a time limit: reported as truncation, learners bootstrapped from a never-visited state and the
+        # value targets diverged (BN-MAPPO, climbing, full DAG, ~16k steps).
+        return float(self.payoff[actions[0], actions[1]]), self._cycle >= self.max_cycles
 
     def state(self) -> np.ndarray:
         out = np.zeros((2, self.n_actions), dtype=np.float32)
