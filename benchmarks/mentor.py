@@ -42,8 +42,8 @@ SMALL = ["agent.hidden_dim=256", "agent.batch_size=128"]
 SMALL_MOE = ["agent.moe_hidden_dim=64", "agent.moe_gate_dim=64"]
 
 
-def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: Path) -> dict:
-    """One training run through the CLI; returns its eval curve and wall time."""
+def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: Path) -> dict | None:
+    """One training run through the CLI; returns its eval curve and wall time (None: skipped, unfinished)."""
     out = root / f"{variant}_{task}_{seed}"
     cmd = [sys.executable, "-m", "agents.train", f"env=metaworld-{task}", "obs=state", f"seed={seed}",
            f"run.root={out}", f"run.total_steps={args.steps}", f"run.eval_every={args.eval_every}",
@@ -60,6 +60,8 @@ def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: 
     done = out / "wall_s.txt"
     if done.exists():
         start -= float(done.read_text())
+    elif args.only_finished:
+        return None
     else:
         shutil.rmtree(out, ignore_errors=True)
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "mentor.json"))
     parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmarks" / "mentor"), help="run folders")
     parser.add_argument("--fresh", action="store_true", help="discard finished runs under --runs first")
+    parser.add_argument(
+        "--only-finished", action="store_true", help="tabulate the finished runs under --runs; start none"
+    )
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
     parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="'' to skip the plots")
     args = parser.parse_args(argv)
@@ -128,14 +133,17 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(runs_root, ignore_errors=True)
     jobs = [(v, t, s) for v in variants for t in tasks for s in range(args.seeds)]
 
-    def one(job: tuple[str, str, int]) -> dict:
+    def one(job: tuple[str, str, int]) -> dict | None:
         r = run_one(*job, args, runs_root)
+        if r is None:
+            return None
         print(f"{r['variant']:>22} {r['task']:>14} seed {r['seed']}: success {r['curve'][-1][1]:.2f} "
               f"return {r['curve'][-1][2]:8.1f} ({r['wall_s']:.0f} s)", flush=True)  # fmt: skip
         return r
 
     with ThreadPoolExecutor(max(1, args.workers)) as pool:
-        runs = list(pool.map(one, jobs))
+        runs = [r for r in pool.map(one, jobs) if r is not None]
+    variants = [v for v in variants if any(r["variant"] == v for r in runs)]
     rows = []
     base = [r["curve"][-1][1] for r in runs if r["variant"] == "drqv2"]
     for variant in variants:
