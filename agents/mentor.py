@@ -16,8 +16,7 @@ suninghuang19/mentor @ f4fa81f ``agents/mentor*.py``, XuGW-Kevin/DrM ``agents/dr
 * **Meta-World n-step / γ**: the intended annealing n = ⌊3 + 7e^{−t/1e6}⌋, γ = 0.997 − 0.02e^{−t/5e5} −
   0.007e^{−t/1.6e6} (t in frames) is applied to the replay before every update; the official code never calls
   it (so it ran n = 10, γ = 0.97 throughout).
-
-Not ported: the Meta-World critic's Dropout+LayerNorm variant (DrQ-v2's critic is built without a hook).
+* **Meta-World critic**: Dropout(0.01)+LayerNorm after each hidden Linear (``build_critic``).
 """
 
 from __future__ import annotations
