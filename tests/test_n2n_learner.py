@@ -109,3 +109,17 @@ def test_act_and_evaluate(factory: EnvFactory) -> None:
     with pytest.raises(ValueError, match="advantage"):
         _learner(factory, advantage="bogus")
     learner.close()
+
+
+def test_same_seed_same_search(factory: EnvFactory) -> None:
+    """Reproducibility: the same root seed gives the same rollouts and rewards (students, KD, policies)."""
+    curves = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        learner = _learner(factory)
+        learner.core.cache.clear()  # the process-wide reward cache would hide a non-deterministic student
+        trained = learner.core.students_trained
+        curves.append([(m["train/reward_mean"], m["train/best_reward"]) for m in _run(learner, 4)])
+        assert learner.core.students_trained > trained
+        learner.close()
+    assert curves[0] == curves[1] and len(curves[0]) == 2
