@@ -37,6 +37,8 @@ VARIANTS = {
     "mentor-mlp": ["agent=mentor", "agent.backbone=mlp"],
     "mentor-perturb-none": ["agent=mentor", "agent.perturb=none"],
     "mentor-perturb-random": ["agent=mentor", "agent.perturb=random"],
+    # DrQ-v2's n = 3, γ = 0.99 instead of the Meta-World annealing (n ≈ 10, γ ≈ 0.97 this early in training)
+    "mentor-nstep3": ["agent=mentor", "agent.nstep_anneal=false"],
 }
 SMALL = ["agent.hidden_dim=256", "agent.batch_size=128"]
 SMALL_MOE = ["agent.moe_hidden_dim=64", "agent.moe_gate_dim=64"]
