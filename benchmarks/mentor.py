@@ -39,6 +39,8 @@ VARIANTS = {
     "mentor-perturb-random": ["agent=mentor", "agent.perturb=random"],
     # DrQ-v2's n = 3, γ = 0.99 instead of the Meta-World annealing (n ≈ 10, γ ≈ 0.97 this early in training)
     "mentor-nstep3": ["agent=mentor", "agent.nstep_anneal=false"],
+    # DrQ-v2's scheduled std instead of σ = sigmoid(10(β − 0.2)) (≈ 0.12 while the dormant ratio β is ≈ 0)
+    "mentor-std-schedule": ["agent=mentor", "agent.std_rule=schedule"],
 }
 SMALL = ["agent.hidden_dim=256", "agent.batch_size=128"]
 SMALL_MOE = ["agent.moe_hidden_dim=64", "agent.moe_gate_dim=64"]
