@@ -122,3 +122,14 @@ def test_normalize():
     np.testing.assert_allclose(normalize([0.0, 50.0, 100.0], 0.0, 100.0), [0.0, 0.5, 1.0])
     with pytest.raises(ValueError, match="min == max"):
         normalize([1.0], 2.0, 2.0)
+
+
+def test_split_by_labels_only_keys_the_run_has(tmp_path):
+    """``by=`` across agents with different options: absent keys are left out, present ``null`` is shown."""
+    from agents.analysis.runs import Run, split_by
+
+    mentor = Run(path=tmp_path, env="mw", agent="mentor", seed=0, config={"agent": {"backbone": "mlp"}})
+    sac = Run(path=tmp_path, env="mw", agent="sb3-sac", seed=0, config={"agent": {"lr": 1}})
+    nulls = Run(path=tmp_path, env="mw", agent="x", seed=0, config={"agent": {"backbone": None}})
+    labels = [r.agent for r in split_by([mentor, sac, nulls], ["agent.backbone"])]
+    assert labels == ["mentor[backbone=mlp]", "sb3-sac", "x[backbone=None]"]

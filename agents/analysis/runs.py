@@ -163,9 +163,19 @@ def split_by(runs: list[Run], keys: list[str]) -> list[Run]:
         return runs
     out = []
     for run in runs:
-        parts = [f"{_short_key(key)}={_get(run.config, key)}" for key in keys]
-        out.append(replace(run, agent=f"{run.agent}[{','.join(parts)}]"))
+        # keys the run's config does not have (another agent's options) are left out of its label
+        parts = [f"{_short_key(k)}={_get(run.config, k)}" for k in keys if _has(run.config, k)]
+        out.append(replace(run, agent=f"{run.agent}[{','.join(parts)}]" if parts else run.agent))
     return out
+
+
+def _has(config: dict[str, Any], dotted: str) -> bool:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _short_key(key: str) -> str:
