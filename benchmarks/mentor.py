@@ -8,8 +8,8 @@ Tiny check (what fits a shared 2-core CPU in minutes):
 Each (variant, task, seed) is one ``python -m agents.train`` run (``obs=state``, fast rendering, eval every
 ``--eval-every`` steps) kept under ``--runs`` (default ``runs/benchmarks/mentor``); finished runs are reused, so
 an interrupted benchmark continues where it stopped (``--fresh`` starts over), and ``--workers`` runs go in
-parallel. Learning curves (IQM over task×seed runs with a 95 % bootstrap band, ``agents.plot``) are drawn
-for success and return into ``docs/figures/``. The table reports the last evaluation's success rate and return: IQM over
+parallel. Learning curves (IQM over seeds, per task and over all tasks, with 95 % bootstrap bands) are drawn
+for success and return into ``docs/figures/mentor_curves.png``. The table reports the last evaluation's success rate and return: IQM over
 task×seed runs with a 95 % percentile-bootstrap interval, and the ratio of mean success to DrQ-v2's measured
 in the same run. ``--small`` shrinks the networks of MENTOR and DrQ-v2 alike (hidden 256, experts 16×64).
 Results go to ``docs/results/mentor.json`` (``benchmarks.make_docs``).
@@ -187,18 +187,42 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     print(f"wrote {path}")
     if args.figures:
-        plot_curves(runs_root, Path(args.figures))
+        print(f"wrote {plot_curves(runs, variants, tasks, Path(args.figures))}")
     return 0
 
 
-def plot_curves(runs_root: Path, out: Path) -> None:
-    """Success and return curves per task, one line per variant (``agents.plot``, IQM + 95 % band)."""
-    for metric in ("eval/success", "eval/return"):
-        name = "mentor_" + metric.split("/")[1]
-        cmd = [sys.executable, "-m", "agents.plot", str(runs_root), f"metric={metric}", f"out={out}",
-               f"name={name}", "by=agent.backbone,agent.perturb", "formats=png"]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        print(proc.stdout.strip() or proc.stderr.strip()[-500:])
+def plot_curves(runs: list[dict], variants: list[str], tasks: list[str], out: Path) -> Path:
+    """Success and return curves, one panel per task (+ all tasks), one line per variant: IQM over the runs
+    at each evaluation step with a 95 % percentile-bootstrap band (``iqm_ci``)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = [*tasks, "all tasks"] if len(tasks) > 1 else tasks
+    fig, axes = plt.subplots(2, len(columns), figsize=(4.2 * len(columns), 6.4), squeeze=False)
+    for col, task in enumerate(columns):
+        for row, (index, label) in enumerate(((1, "success rate"), (2, "return"))):
+            ax = axes[row][col]
+            for variant in variants:
+                mine = [r for r in runs if r["variant"] == variant and task in (r["task"], "all tasks")]
+                steps = sorted({p[0] for r in mine for p in r["curve"]})
+                points = [[p[index] for r in mine for p in r["curve"] if p[0] == s] for s in steps]
+                stats = np.array([iqm_ci(v) for v in points]) if points else np.zeros((0, 3))
+                if len(stats):
+                    ax.plot(steps, stats[:, 0], marker="o", ms=3, label=f"{variant} (n={len(mine)})")
+                    ax.fill_between(steps, stats[:, 1], stats[:, 2], alpha=0.15)
+            ax.set_title(f"{task}: {label}", fontsize="medium")
+            ax.set_xlabel("env steps")
+            ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize="x-small")
+    fig.suptitle("State-based Meta-World: IQM over seeds (and tasks) with 95% bootstrap bands")
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "mentor_curves.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":
