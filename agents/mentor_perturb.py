@@ -96,7 +96,10 @@ def task_target(stats: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> dict[str
 
 def random_target(net: nn.Module, init: Callable[[nn.Module], None]) -> dict[str, torch.Tensor]:
     """φ = a fresh initialisation of ``net`` (DrM): a deep copy re-initialised with ``init``."""
-    fresh = copy.deepcopy(net)
+    # Plain tensor attributes (MoEActor.aux_loss, a non-leaf tensor of the last forward) cannot be deep-copied
+    # and are not parameters: the copy gets None for them (found by the perturb=random benchmark run).
+    memo = {id(v): None for m in net.modules() for v in vars(m).values() if isinstance(v, torch.Tensor)}
+    fresh = copy.deepcopy(net, memo)
     fresh.apply(init)
     return snapshot(fresh)
 

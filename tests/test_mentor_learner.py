@@ -77,6 +77,22 @@ def test_task_perturbation_moves_moe_layers_toward_top_k_gaussian() -> None:
     learner.close()
 
 
+def test_random_perturbation_after_updates_moves_toward_a_fresh_init() -> None:
+    """perturb=random (DrM) on the MoE actor after real updates (deep-copying it used to crash)."""
+    torch.manual_seed(0)
+    learner = _learner(perturb="random", perturb_interval=5)  # inside update(), right after the actor step
+    list(learner.train_until(40))
+    assert learner.num_perturbations > 0
+    before = {k: v.detach().clone() for k, v in learner.actor.named_parameters()}
+    metrics = learner.perturb()
+    assert metrics["charts/perturb_task_target"] == 0.0 and metrics["charts/perturb_alpha"] < 1.0
+    after = dict(learner.actor.named_parameters())
+    for name in ("hidden.experts.0.0.weight", "hidden.gate.3.weight", "policy_in.weight"):
+        assert not torch.equal(after[name].detach(), before[name]), name
+    torch.testing.assert_close(after["trunk.1.weight"], before["trunk.1.weight"])  # LayerNorm untouched
+    learner.close()
+
+
 def test_metaworld_critic_has_dropout_and_layernorm_and_perturbs_linears_only() -> None:
     """Papers sheet "Critic variant": Dropout(0.01)+LayerNorm after each hidden Linear on Meta-World only."""
     torch.manual_seed(0)
