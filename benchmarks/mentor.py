@@ -41,6 +41,8 @@ VARIANTS = {
     "mentor-nstep3": ["agent=mentor", "agent.nstep_anneal=false"],
     # DrQ-v2's scheduled std instead of σ = sigmoid(10(β − 0.2)) (≈ 0.12 while the dormant ratio β is ≈ 0)
     "mentor-std-schedule": ["agent=mentor", "agent.std_rule=schedule"],
+    "mentor-no-exploit": ["agent=mentor", "agent.exploit=false"],  # no DrM expectile-V target
+    "mentor-plain-critic": ["agent=mentor", "agent.critic_dropout=0"],  # DrQ-v2 critic on Meta-World
 }
 SMALL = ["agent.hidden_dim=256", "agent.batch_size=128"]
 SMALL_MOE = ["agent.moe_hidden_dim=64", "agent.moe_gate_dim=64"]
