@@ -169,13 +169,11 @@ def split_by(runs: list[Run], keys: list[str]) -> list[Run]:
     return out
 
 
+_MISSING = object()
+
+
 def _has(config: dict[str, Any], dotted: str) -> bool:
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+    return _get(config, dotted, _MISSING) is not _MISSING
 
 
 def _short_key(key: str) -> str:
@@ -386,11 +384,11 @@ def _read_json(file: Path, notes: list[str], required: bool = True) -> dict[str,
     return data if isinstance(data, dict) else {}
 
 
-def _get(config: dict[str, Any], dotted: str) -> Any:
+def _get(config: dict[str, Any], dotted: str, default: Any = None) -> Any:
     node: Any = config
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            return None
+            return default
         node = node[part]
     return node
 
