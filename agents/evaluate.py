@@ -8,7 +8,7 @@ Results are printed and appended to ``<run>/evaluations/<checkpoint>_<time>.json
 
 Classification learners (the noise mask) also take ``split=<name>`` (``train``, ``val``, ``test``,
 ``unseen_test``... whatever the env holds): the metrics of each classifier in the checkpoint on that data
-split (:meth:`agents.base.Learner.evaluate_split`), printed as a table and written to
+split (:meth:`agents.core.base.Learner.evaluate_split`), printed as a table and written to
 ``<run>/evaluations/<checkpoint>_<split>_<time>.jsonl``. With ``split=`` the default checkpoint is
 ``last`` (``best`` is ranked by the per-phase episode score) and the episode options do not apply.
 """
@@ -25,7 +25,7 @@ from typing import Any
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 
-from agents.base import SplitError
+from agents.core.base import SplitError
 from agents.runtime.checkpoint import CheckpointError, load_checkpoint
 from agents.runtime.rundir import RunDirError, read_config
 

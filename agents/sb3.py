@@ -30,9 +30,9 @@ from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
-from agents.base import Learner, LearnerConfig
-from agents.runtime.env_factory import EnvFactory
-from agents.runtime.seeding import derive_seed
+from agents.core.base import Learner, LearnerConfig
+from agents.core.env_factory import EnvFactory
+from agents.core.seeding import derive_seed
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "sac": SAC, "td3": TD3}
 
@@ -90,7 +90,7 @@ class _EpisodeStats(BaseCallback):
 
 
 class SB3Learner(Learner):
-    """An SB3 algorithm as a pgsuite :class:`~agents.base.Learner` (see module docstring)."""
+    """An SB3 algorithm as a pgsuite :class:`~agents.core.base.Learner` (see module docstring)."""
 
     Config = SB3Config
 

@@ -22,7 +22,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from agents.config import CONF_DIR, ConfigError, available, compose_run_config, did_you_mean
+from agents.core.config import CONF_DIR, ConfigError, available, compose_run_config, did_you_mean
 from agents.runtime.checkpoint import CheckpointError
 from agents.runtime.rundir import RunDirError
 

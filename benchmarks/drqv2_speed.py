@@ -17,8 +17,8 @@ import time
 import numpy as np
 import torch
 
-from agents.drqv2 import DrQV2, DrQV2Config
-from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.visual.drqv2 import DrQV2, DrQV2Config
 
 
 def _learner(obs: str, batch_size: int, device: str, channels_last: bool = True, **cfg) -> DrQV2:

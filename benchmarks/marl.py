@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agents.bn_mappo import BNMAPPO, BNMAPPOConfig
-from agents.runtime.env_factory import EnvConfig, EnvFactory
-from agents.runtime.seeding import seed_everything
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.core.seeding import seed_everything
+from agents.marl.bn_mappo import BNMAPPO, BNMAPPOConfig
 
 # (name, id, kwargs, num_envs, n_steps, total env steps) — small CPU budgets, see docs/bn_marl.md.
 GAMES = [

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.n2n import N2NConfig, N2NLearner
-from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.n2n.learner import N2NConfig, N2NLearner
 
 CPU = dict(
     width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,

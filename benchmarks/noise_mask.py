@@ -21,10 +21,10 @@ from typing import Any
 
 import torch
 
-from agents.noise_mask import NoiseMaskConfig, NoiseMaskLearner
-from agents.noise_mask_report import mean_std, paired
-from agents.runtime.env_factory import EnvConfig, EnvFactory
-from agents.runtime.seeding import seed_everything
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.core.seeding import seed_everything
+from agents.noise_mask.learner import NoiseMaskConfig, NoiseMaskLearner
+from agents.noise_mask.report import mean_std, paired
 
 TASKS: dict[str, list[int]] = {"digits": [], "digits-unseen": [5, 6, 7, 8, 9]}
 METRICS = ("accuracy", "f1", "balanced_accuracy", "roc_auc")

@@ -16,8 +16,8 @@ import time
 import numpy as np
 import torch
 
-from agents.runtime.env_factory import EnvConfig, EnvFactory
-from agents.unsupervised import (
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.icgnn.unsupervised import (
     UnsupervisedConfig,
     UnsupervisedICGNN,
     graph_inputs,

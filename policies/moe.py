@@ -2,7 +2,7 @@
 
 Provenance: suninghuang19/mentor @ f4fa81f ``moe.py`` (experts ``Linear(d,h)-ReLU-Linear(h,d)``, gate
 ``Linear(d,g)-ReLU-Dropout-Linear(g,E)``, softmax, top-k renormalised weights, dense expert compute) and
-``agents/mentor.py`` (the MoE replaces the actor's middle ``Linear(1024,1024)``).
+``agents/visual/mentor.py`` (the MoE replaces the actor's middle ``Linear(1024,1024)``).
 
 Auxiliary loss. The official ``moe_auxiliary_loss`` is ``Var_e(load_e) + mean_b H(p_b)`` where ``load_e`` is
 the *count* of top-k selections / B. A count is piecewise constant in the gate logits, so that variance has

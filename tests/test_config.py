@@ -6,7 +6,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from agents.config import CONF_DIR, ConfigError, available, compose_run_config
+from agents.core.config import CONF_DIR, ConfigError, available, compose_run_config
 from agents.train import preflight
 
 SB3_ENVS = {"cartpole", "pendulum"}

@@ -7,8 +7,8 @@ import random
 import numpy as np
 import torch
 
+from agents.core.seeding import derive_seed, get_rng_state, seed_everything, set_rng_state
 from agents.runtime.checkpoint import load_checkpoint
-from agents.runtime.seeding import derive_seed, get_rng_state, seed_everything, set_rng_state
 from tests.conftest import only_run_dir
 
 ARGS = ["env=cartpole", "agent=sb3-ppo", "budget=smoke", "logger.tensorboard=false", "deterministic=true"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.drqv2 import DrQV2, DrQV2Config
-from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.visual.drqv2 import DrQV2, DrQV2Config
 
 pytestmark = pytest.mark.mujoco
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.bn_mappo import BNMAPPO, BNMAPPOConfig, sparsity_schedule
-from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.marl.bn_mappo import BNMAPPO, BNMAPPOConfig, sparsity_schedule
 from tests.conftest import ROOT, run_module
 
 

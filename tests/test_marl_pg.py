@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from agents.ppo import clipped_surrogate
+from agents.core.ppo import clipped_surrogate
 from envs.marl.coordination import CoordinationGame
 from envs.marl.matrix_games import ClimbingGame
 from policies.bayes_net import BayesNetPolicy

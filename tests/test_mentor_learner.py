@@ -10,9 +10,9 @@ import torch
 from conftest import only_run_dir
 from torch import nn
 
-from agents.mentor import Mentor, MentorConfig
-from agents.mentor_perturb import TopKBuffer, interpolate_, perturb_factor, task_target
-from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.visual.mentor import Mentor, MentorConfig
+from agents.visual.perturb import TopKBuffer, interpolate_, perturb_factor, task_target
 
 TINY = dict(replay_capacity=2000, batch_size=8, hidden_dim=32, feature_dim=16, num_experts=4, top_k=2,
             moe_hidden_dim=8, moe_gate_dim=8, num_seed_steps=10, num_expl_steps=10, log_every=10)  # fmt: skip

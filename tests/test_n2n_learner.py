@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from agents.n2n import N2NConfig, N2NLearner
-from agents.runtime.env_factory import EnvConfig, EnvFactory
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.n2n.learner import N2NConfig, N2NLearner
 from envs.compression import load_student
 
 TINY = dict(

@@ -13,9 +13,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from agents.noise_mask import NoiseMaskConfig, NoiseMaskLearner
-from agents.runtime.env_factory import EnvConfig, EnvFactory
-from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.core.seeding import get_rng_state, seed_everything, set_rng_state
+from agents.noise_mask.learner import NoiseMaskConfig, NoiseMaskLearner
 from tests.conftest import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,7 +173,7 @@ def test_evaluate_split_scores_the_checkpoint_classifiers(smoke_run):
 def test_env_yaml_reads_data_model_and_device_shorthands():
     from hydra import compose, initialize_config_dir
 
-    from agents.config import compose_run_config
+    from agents.core.config import compose_run_config
 
     overrides = [
         "env=noise-mask-digits",

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from agents.noise_mask_phases import WeightAverager, few_shot_indices, joint_step
-from agents.reinforce import RunningMeanBaseline
+from agents.core.reinforce import RunningMeanBaseline
+from agents.noise_mask.phases import WeightAverager, few_shot_indices, joint_step
 from envs.noise_mask.env import NoiseMaskEnv
 from policies.beta_mask import BetaMaskPolicy
 

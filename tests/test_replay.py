@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.replay import ReplayBuffer
+from agents.core.replay import ReplayBuffer
 
 GAMMA, NSTEP, STACK = 0.9, 3, 3
 

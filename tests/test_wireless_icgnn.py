@@ -14,9 +14,9 @@ import torch
 
 from agents.analysis.method_figures import plot_se_vs_size
 from agents.analysis.runs import discover_runs
-from agents.icgnn_pg import PolicyGradientConfig, PolicyGradientICGNN
-from agents.runtime.env_factory import EnvConfig, EnvFactory
-from agents.unsupervised import UnsupervisedConfig, UnsupervisedICGNN, graph_inputs
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.icgnn.pg import PolicyGradientConfig, PolicyGradientICGNN
+from agents.icgnn.unsupervised import UnsupervisedConfig, UnsupervisedICGNN, graph_inputs
 from envs.wireless.cellfree import CellFree
 from policies.icgnn import ICGNN
 

@@ -1,1 +1,2 @@
-"""Run machinery shared by every learner: run directory, logger, progress, checkpoints, seeding, eval."""
+"""Run machinery shared by every learner: run directory, logger, progress, checkpoints, evaluation,
+the segment loop."""

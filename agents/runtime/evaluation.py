@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from agents.base import Learner
-from agents.runtime.env_factory import EnvFactory
-from agents.runtime.seeding import derive_seed
+from agents.core.base import Learner
+from agents.core.env_factory import EnvFactory
+from agents.core.seeding import derive_seed
 
 
 class Evaluator:

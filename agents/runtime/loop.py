@@ -18,15 +18,15 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from agents.base import Learner
-from agents.config import build_learner_config
+from agents.core.base import Learner
+from agents.core.config import build_learner_config
+from agents.core.env_factory import EnvConfig, EnvFactory
+from agents.core.seeding import get_rng_state, seed_everything, set_rng_state
 from agents.runtime import rundir
 from agents.runtime.checkpoint import CheckpointManager, load_checkpoint, save_checkpoint
-from agents.runtime.env_factory import EnvConfig, EnvFactory
 from agents.runtime.evaluation import Evaluator, summarize
 from agents.runtime.logger import Logger
 from agents.runtime.progress import Progress
-from agents.runtime.seeding import get_rng_state, seed_everything, set_rng_state
 
 
 def build_learner(cfg: DictConfig) -> Learner:

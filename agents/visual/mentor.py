@@ -1,6 +1,6 @@
 """MENTOR (Huang et al. 2025, arXiv 2410.14972): DrQ-v2 + DrM + a mixture-of-experts actor + task-oriented perturbation.
 
-Built on :class:`agents.drqv2.DrQV2` (pixels, state or pixels+state). On top of DrQ-v2 (provenance:
+Built on :class:`agents.visual.drqv2.DrQV2` (pixels, state or pixels+state). On top of DrQ-v2 (provenance:
 suninghuang19/mentor @ f4fa81f ``agents/mentor*.py``, XuGW-Kevin/DrM ``agents/drm*.py``):
 
 * **MoE actor** (``backbone: moe``): :class:`policies.moe.MoEActor`; the auxiliary balance + entropy loss is
@@ -28,8 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.drqv2 import DrQV2, DrQV2Config
-from agents.mentor_perturb import (
+from agents.visual.drqv2 import DrQV2, DrQV2Config
+from agents.visual.perturb import (
     DormantMeter,
     TopKBuffer,
     interpolate_,
@@ -58,7 +58,7 @@ FAMILY = {
 class MentorConfig(DrQV2Config):
     """MENTOR hyperparameters; ``None`` = the env family's constant (``FAMILY``; DMC's for unknown envs)."""
 
-    _target_: str = "agents.mentor.Mentor"
+    _target_: str = "agents.visual.mentor.Mentor"
     name: str = "mentor"
     backbone: str = "moe"  # moe | mlp
     num_experts: int = 16

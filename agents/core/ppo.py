@@ -5,7 +5,7 @@ Pieces, each usable alone: :func:`compute_gae` (GAE(λ) with ``terminated`` and 
 Huber), :class:`ValueNorm` (MAPPO's running value normalisation) and :class:`PPO`, a :class:`Learner`
 skeleton that runs collect → targets → minibatch epochs. A concrete learner implements
 :meth:`PPO.collect_rollout`, :meth:`PPO.evaluate_minibatch` and the parameter groups; BN-MAPPO
-(:mod:`agents.bn_mappo`) is one. Defaults follow MAPPO (papers/bn_marl.md, Sec. 10.1).
+(:mod:`agents.marl.bn_mappo`) is one. Defaults follow MAPPO (papers/bn_marl.md, Sec. 10.1).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from agents.base import Learner, LearnerConfig
+from agents.core.base import Learner, LearnerConfig
 
 
 @dataclass

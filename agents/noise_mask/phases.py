@@ -1,6 +1,6 @@
 """Pieces of the noise-mask pipeline: the joint REINFORCE step, weight averaging, few-shot sets, evaluation.
 
-Kept apart from :mod:`agents.noise_mask` (the learner's plan and state) so each file has one concern.
+Kept apart from :mod:`agents.noise_mask.learner` (the learner's plan and state) so each file has one concern.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import SplitError
-from agents.reinforce import RunningMeanBaseline, reinforce_loss
+from agents.core.base import SplitError
+from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
 from envs.noise_mask.classifier import ClassifierTrainer, classification_metrics
 from policies.beta_mask import BetaMaskPolicy
 
@@ -39,7 +39,7 @@ def joint_step(
 
     ``objective="reinforce"`` (default) is REINFORCE as Williams (1992) states it: log π(mask) is the joint
     log-density Σ_cells log p (cells are independent), each image has its own reward −CE_b, and a running
-    baseline (:class:`agents.reinforce.RunningMeanBaseline`, read before this update) is subtracted.
+    baseline (:class:`agents.core.reinforce.RunningMeanBaseline`, read before this update) is subtracted.
     """
     policy.train()
     dist = policy.distribution(obs)

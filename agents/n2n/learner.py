@@ -4,7 +4,7 @@ REINFORCE over one-step N2N envs (:mod:`envs.compression`).
 Per policy update: sample m architectures from the policy (``rollouts``, default 5), train and score their
 students in parallel (``workers`` processes, or a Ray cluster with ``pool: ray``; rewards are cached by
 architecture hash), then one Adam step on  −1/m Σ_k (R_k − b) log π(a_k)  with b the running mean of past
-batch-mean rewards (paper's REINFORCE equation; :mod:`agents.reinforce`). Stage 2 starts from the best
+batch-mean rewards (paper's REINFORCE equation; :mod:`agents.core.reinforce`). Stage 2 starts from the best
 stage-1 student. ``finish()`` fine-tunes the best students (CE + λ·KD), reports the table and saves the
 best one (reload: ``envs.compression.load_student("<run>/artifacts/best_student.safetensors")``).
 
@@ -24,12 +24,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.base import Learner, LearnerConfig
-from agents.n2n_report import Candidate, finetune_and_report
-from agents.reinforce import RunningMeanBaseline, reinforce_loss
-from agents.runtime.env_factory import EnvFactory
-from agents.runtime.seeding import derive_seed
+from agents.core.base import Learner, LearnerConfig
+from agents.core.env_factory import EnvFactory
+from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
+from agents.core.seeding import derive_seed
 from envs.compression.arch import spec_to_json
+from envs.compression.finetune import Candidate, finetune_and_report
 from envs.compression.pool import make_pool
 from envs.compression.removal_env import N2NRemovalEnv
 from envs.compression.shrink_env import N2NShrinkEnv

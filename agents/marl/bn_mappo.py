@@ -1,7 +1,7 @@
 """BN-MAPPO: MAPPO with a Bayesian-network joint policy over a (learned, context-aware) DAG.
 
 Chen & Zhang, "Context-Aware Bayesian Network Actor-Critic Methods for Cooperative MARL", ICML 2023
-(papers/bn_marl.md). Extends the PPO core (:mod:`agents.ppo`) with
+(papers/bn_marl.md). Extends the PPO core (:mod:`agents.core.ppo`) with
 
 * a centralised critic V(s) on the global state (``use_centralized_V``) and GAE;
 * the clipped surrogate applied per agent factor log π^i(a^i | o^i, a^{Pa_i}) (Sec. 4);
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.ppo import PPO, PPOConfig
-from agents.runtime.seeding import derive_seed
+from agents.core.ppo import PPO, PPOConfig
+from agents.core.seeding import derive_seed
 from envs.marl.exact import price_of_anarchy
 from policies.bayes_net import BayesNetJointPolicy
 from policies.dag import DAGSample, open_ratio
@@ -127,7 +127,7 @@ class BNMAPPO(PPO):
 
     def on_segment_end(self, segment: int) -> None:
         # Env states cannot be checkpointed: restart every env at each checkpoint boundary, identically
-        # in uninterrupted and resumed runs (agents/base.py, resume exactness).
+        # in uninterrupted and resumed runs (agents/core/base.py, resume exactness).
         self._reset_envs(derive_seed(self.seed, "segment", segment))
 
     def _stack(self, obs: dict[str, Any]) -> np.ndarray:

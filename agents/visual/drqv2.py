@@ -10,7 +10,7 @@ and the state vector are concatenated.
 Differences from the official code, all deliberate: the environments are a ``gymnasium`` vector env
 (``env.num_envs`` streams; ``update_every_steps`` counts env steps over all streams); truncated episodes
 are bootstrapped (the official buffer drops the last n−1 steps of each episode); the replay is in memory
-(:mod:`agents.replay`). MENTOR (:mod:`agents.mentor`) subclasses :class:`DrQV2` and overrides
+(:mod:`agents.core.replay`). MENTOR (:mod:`agents.visual.mentor`) subclasses :class:`DrQV2` and overrides
 :meth:`DrQV2.build_actor` and :meth:`DrQV2.update_actor` / :meth:`DrQV2.compute_target`.
 """
 
@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agents.base import Learner, LearnerConfig
-from agents.replay import ReplayBuffer
-from agents.runtime.seeding import derive_seed
+from agents.core.base import Learner, LearnerConfig
+from agents.core.replay import ReplayBuffer
+from agents.core.seeding import derive_seed
 from policies.vision import Actor, ConvEncoder, Critic, RandomShiftsAug, schedule
 
 
@@ -38,7 +38,7 @@ from policies.vision import Actor, ConvEncoder, Critic, RandomShiftsAug, schedul
 class DrQV2Config(LearnerConfig):
     """DrQ-v2 hyperparameters (defaults: the paper's / ``cfgs/config.yaml``; steps are env steps after action repeat)."""
 
-    _target_: str = "agents.drqv2.DrQV2"
+    _target_: str = "agents.visual.drqv2.DrQV2"
     name: str = "drqv2"
     lr: float = 1e-4
     feature_dim: int = 50

@@ -30,8 +30,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import Learner, LearnerConfig
-from agents.noise_mask_phases import (
+from agents.core.base import Learner, LearnerConfig
+from agents.core.env_factory import EnvFactory
+from agents.core.reinforce import RunningMeanBaseline
+from agents.core.seeding import derive_seed
+from agents.noise_mask.phases import (
     OBJECTIVES,
     WeightAverager,
     evaluate_split,
@@ -40,10 +43,7 @@ from agents.noise_mask_phases import (
     joint_step,
     masked_accuracy,
 )
-from agents.noise_mask_report import build_report
-from agents.reinforce import RunningMeanBaseline
-from agents.runtime.env_factory import EnvFactory
-from agents.runtime.seeding import derive_seed
+from agents.noise_mask.report import build_report
 from envs.noise_mask.classifier import ClassifierTrainer, OptimSettings, lr_factor, make_sgd
 from envs.noise_mask.env import NoiseMaskEnv
 from envs.noise_mask.models import replace_head

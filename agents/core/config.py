@@ -15,9 +15,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from agents.runtime.env_factory import EnvConfig
+from agents.core.env_factory import EnvConfig
 
-CONF_DIR = Path(__file__).parent / "conf"
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
 class ConfigError(ValueError):

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.base import Learner, LearnerConfig
-from agents.runtime.env_factory import EnvFactory
+from agents.core.base import Learner, LearnerConfig
+from agents.core.env_factory import EnvFactory
 from envs.wireless.common import Networks, Scenario, objective
 from envs.wireless.env import FEATURE_BOUND
 from policies.icgnn import ICGNN, obs_to_graph

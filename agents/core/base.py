@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agents.runtime.env_factory import EnvFactory
+from agents.core.env_factory import EnvFactory
 
 
 class SplitError(ValueError):
@@ -40,7 +40,7 @@ class Learner(ABC):
     Args:
         cfg: the learner's typed config (a ``Config`` dataclass instance).
         env: factory for training environments (already carries id, kwargs and vectorization).
-        seed: root seed of the run; derive sub-seeds with :func:`agents.runtime.seeding.derive_seed`.
+        seed: root seed of the run; derive sub-seeds with :func:`agents.core.seeding.derive_seed`.
         device: torch device string.
     """
 

@@ -1,0 +1,1 @@
+"""ICGNN wireless resource allocation: the unsupervised (-SE) learner and the REINFORCE variant."""

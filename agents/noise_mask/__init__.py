@@ -1,0 +1,1 @@
+"""Policy-gradient noise mask: mask-policy pretraining, heated-classifier fine-tune, report."""
