@@ -7,7 +7,7 @@ Importing this package registers every suite environment:
 
 Each family lives in its own sub-package and exposes ``register() -> None``; registration only records
 string entry points, so importing :mod:`envs` never imports MuJoCo, torch models or data sets.
-``envs`` never imports ``policies`` or ``agents`` (see DESIGN.md, "Floors").
+``envs`` never imports ``policies`` or ``agents`` (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 VENV=${PGSUITE_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 
-# 1. Headless rendering libraries (Mesa EGL + OSMesa), see FEASIBILITY.md.
+# 1. Headless rendering libraries (Mesa EGL + OSMesa) (MuJoCo renders headless with MUJOCO_GL=egl or osmesa).
 if command -v apt-get >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q libOSMesa; then
   SUDO=""
   if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

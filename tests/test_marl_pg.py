@@ -1,4 +1,4 @@
-"""The BN policy-gradient estimator against exact tabular gradients (papers/bn_marl.md, Sec. 4)."""
+"""The BN policy-gradient estimator against exact tabular gradients (Chen & Zhang, ICML 2023, Sec. 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""pgsuite/NoiseMask-v0 and its mask pipeline (papers/noise_mask.md, Secs. 5 and 11)."""
+"""pgsuite/NoiseMask-v0 and its mask pipeline (Yavuz & Yang 2024, Sec. 3)."""
 
 from __future__ import annotations
 

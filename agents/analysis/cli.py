@@ -104,7 +104,7 @@ def require_plot_packages(prog: str) -> None:
         import matplotlib  # noqa: F401
         import pandas  # noqa: F401
         import rliable.library  # noqa: F401
-    except ImportError as err:  # rliable 1.2 + pandas 3 fails inside arch: FEASIBILITY.md
+    except ImportError as err:  # rliable 1.2 + pandas 3 fails inside arch (hence pandas<3)
         fail(f"python -m {prog} needs rliable, pandas<3 and matplotlib ({err}): pip install 'pgsuite[plots]'")
 
 

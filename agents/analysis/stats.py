@@ -1,5 +1,5 @@
 """Aggregate scores across seeds with ``rliable`` (Agarwal et al., NeurIPS 2021, "Deep RL at the Edge of
-the Statistical Precipice"; ECOSYSTEM.md Sec. 1.10).
+the Statistical Precipice", NeurIPS 2021).
 
 Scores are ``(num_runs x num_tasks)`` matrices, one per agent, as rliable expects. Interval estimates are
 stratified-bootstrap percentile CIs (``rliable.library.get_interval_estimates``). rliable draws its

@@ -5,7 +5,9 @@ Pieces, each usable alone: :func:`compute_gae` (GAE(λ) with ``terminated`` and 
 Huber), :class:`ValueNorm` (MAPPO's running value normalisation) and :class:`PPO`, a :class:`Learner`
 skeleton that runs collect → targets → minibatch epochs. A concrete learner implements
 :meth:`PPO.collect_rollout`, :meth:`PPO.evaluate_minibatch` and the parameter groups; BN-MAPPO
-(:mod:`agents.marl.bn_mappo`) is one. Defaults follow MAPPO (papers/bn_marl.md, Sec. 10.1).
+(:mod:`agents.marl.bn_mappo`) is one. Defaults follow MAPPO (Yu et al., NeurIPS 2022 Datasets and
+Benchmarks; github.com/marlbenchmark/on-policy) as the BN-MAPPO code uses them
+(github.com/dchen48/BNPG @ b7cf8b2).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from agents.core.base import Learner, LearnerConfig
 
 @dataclass
 class PPOConfig(LearnerConfig):
-    """Hyperparameters of the PPO core (MAPPO defaults; papers/bn_marl.md, Sec. 10.1)."""
+    """Hyperparameters of the PPO core (MAPPO defaults, as in github.com/dchen48/BNPG @ b7cf8b2)."""
 
     lr: float = 7e-4
     critic_lr: float = 7e-4
@@ -73,7 +75,7 @@ def clipped_surrogate(
     """−E[min(r·Â, clip(r, 1±ε)·Â)] with r = exp(log π − log π_old).
 
     ``log_prob`` may carry a trailing factor axis (B, k): each factor (agent) gets its own ratio against the
-    shared advantage (B,), the per-agent-factor surrogate of BN-MAPPO (papers/bn_marl.md, Sec. 4).
+    shared advantage (B,), the per-agent-factor surrogate of BN-MAPPO (Chen & Zhang, ICML 2023, Sec. 4).
     """
     adv = advantages.view(-1, *([1] * (log_prob.dim() - 1)))
     log_ratio = log_prob - old_log_prob

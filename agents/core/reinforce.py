@@ -15,7 +15,8 @@ import torch
 class RunningMeanBaseline:
     """b_e = mean of the batch-mean rewards of updates 0..e−1 (N2N, Ashok et al. 2018, Sec. 3.3).
 
-    The value used for update e is read *before* update e's rewards are added (papers/n2n.md, "Baseline").
+    The value used for update e is read *before* update e's rewards are added (official N2N code,
+    github.com/anubhavashok/N2N @ 544f5dd, ``Controller.update_controller``).
     ``decay`` switches to an exponential moving average b ← decay·b + (1−decay)·mean(R) instead.
     """
 

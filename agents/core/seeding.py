@@ -1,4 +1,4 @@
-"""One root seed reaches python, numpy, torch and every environment (ECOSYSTEM.md pain point 4)."""
+"""One root seed reaches python, numpy, torch and every environment."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The one logger: ``metrics.csv``, TensorBoard, ``eval.jsonl`` and optional Weights & Biases.
 
 On resume, rows and eval lines past the checkpoint's step are dropped and TensorBoard purges them, so a
-resumed run continues the same metric axis (ECOSYSTEM.md pain point 1).
+resumed run continues the same metric axis (a resumed run must not restart its curves at step 0).
 """
 
 from __future__ import annotations
