@@ -3,8 +3,8 @@
 SB3's own ``learn()`` is replaced by the same collect → train loop run segment by segment, so these agents
 get pgsuite's CLI, run directory, logging, evaluation protocol and exact resume. Checkpoints hold the
 policy, every optimizer, SB3's counters, ``VecNormalize`` statistics (resuming without them silently
-changes the policy's inputs) and, for off-policy algorithms, the replay buffer as NumPy arrays — never SB3's pickled ``.zip``, which could run
-code when loaded.
+changes the policy's inputs) and, for off-policy algorithms, the replay buffer as NumPy arrays — never
+SB3's pickled ``.zip``, which could run code when loaded.
 
 At each checkpoint boundary the training envs are reset with seeds derived from the segment index
 (:meth:`SB3Learner.on_segment_end`); the episode in progress is cut there with a bootstrapped value, which is
