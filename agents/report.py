@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from agents import callable_module
 from agents.analysis.cli import Option, check_common, fail, parse_args, print_problems, require_plot_packages
 
 OPTIONS = {
@@ -284,6 +285,8 @@ def _write_scores(path: Path, results: list) -> None:
     if frames:
         pd.concat(frames, ignore_index=True).to_csv(path, index=False)
 
+
+callable_module(__name__)  # issue 14: `from agents import report` calls agents.api.report
 
 if __name__ == "__main__":
     raise SystemExit(main())

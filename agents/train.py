@@ -24,6 +24,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from agents import callable_module
 from agents.core.config import ConfigError, compose_run_config
 from agents.core.precheck import preflight, usage
 from agents.runtime.checkpoint import CheckpointError
@@ -61,6 +62,8 @@ def main() -> None:
         raise SystemExit(2) from None
     _hydra_main()
 
+
+callable_module(__name__)  # issue 14: `from agents import train` calls agents.api.train
 
 if __name__ == "__main__":
     main()
