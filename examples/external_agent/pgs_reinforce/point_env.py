@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 class PointReach(gym.Env):
     """Observation ``[x]`` in [-1, 1]; action a step in [-0.2, 0.2]; reward ``-|x|``; 50 steps."""
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, render_mode: str | None = None) -> None:
         self.render_mode = render_mode
