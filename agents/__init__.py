@@ -28,18 +28,22 @@ _EXPORTS: dict[str, str] = {
     "EnvFactory": "agents.core.env_factory",
     "derive_seed": "agents.core.seeding",
     "seed_everything": "agents.core.seeding",
-    "train": "agents.api",
     "train_suite": "agents.api",
-    "evaluate": "agents.api",
-    "report": "agents.api",
     "load_result": "agents.api",
     "RunResult": "agents.api",
 }
 
-__all__ = sorted(_EXPORTS)
+#: Both a CLI module (``python -m agents.train``) and an API function: the module is returned, and calling
+#: it calls :func:`agents.api.train` (:class:`_CallableModule`), so ``from agents import train`` works
+#: whether or not the module was imported before.
+_CALLABLE_MODULES = ("train", "evaluate", "report")
+
+__all__ = sorted([*_EXPORTS, *_CALLABLE_MODULES])
 
 
 def __getattr__(name: str) -> Any:
+    if name in _CALLABLE_MODULES:
+        return importlib.import_module(f"agents.{name}")
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'agents' has no attribute {name!r}")

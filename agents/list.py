@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 on a bad argument)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
+        print("usage: python -m agents.list [env|agent|suite ...] ['hydra.searchpath=[file:///abs/conf]']\n")
         print(__doc__.strip())
         return 0
     wanted = [a for a in argv if "=" not in a]
