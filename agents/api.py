@@ -49,9 +49,9 @@ def compose(
     from agents.core.precheck import preflight
 
     argv = [*([f"env={env}"] if env else []), *([f"agent={agent}"] if agent else []), f"seed={seed}"]
-    argv = preflight([*argv, *(overrides or [])])
+    argv = [a for a in preflight([*argv, *(overrides or [])]) if a != "-m"]  # a suite adds -m
     sweep = [a for a in argv if a.partition("=")[0] in ("env", "agent", "seed") and "," in a]
-    if "-m" in argv or sweep:
+    if sweep:
         raise ConfigError("train() runs one config; use train_suite() or the command line's -m for sweeps")
     task = [a for a in argv if not a.lstrip("+").startswith("hydra.")]
     if GlobalHydra.instance().is_initialized():

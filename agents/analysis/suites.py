@@ -37,14 +37,14 @@ def references_for(names: list[str], envs: list[str]) -> dict[str, tuple[float, 
 
 
 def suite_of_runs(runs: list) -> dict[str, Any] | None:
-    """The suite config the runs were started with (``config.suite``), when they all share one."""
-    suites = {
-        (r.config.get("suite") or {}).get("name") if isinstance(r.config.get("suite"), dict) else None
-        for r in runs
-    }
-    if len(suites) != 1 or None in suites:
-        return None
-    return runs[0].config["suite"]
+    """The suite config (``config.suite``) the runs were started with, when exactly one suite appears
+    among them (runs of no suite are then left out of the report with a reason)."""
+    suites = {}
+    for run in runs:
+        suite = run.config.get("suite")
+        if isinstance(suite, dict) and suite.get("name"):
+            suites.setdefault(suite["name"], suite)
+    return next(iter(suites.values())) if len(suites) == 1 else None
 
 
 def suite_settings(name: str | None, runs: list) -> dict[str, Any] | None:

@@ -64,8 +64,10 @@ def load_suite(name: str) -> Suite:
 
         raise SuiteError(did_you_mean("suite", name).replace("\n", " "))
     raw = yaml.safe_load(path.read_text()) or {}
+    if raw.get("name") != name:
+        raise SuiteError(f"suite file {path}: set 'name: {name}' (the file name; runs record it)")
     try:
-        suite = Suite(**{"name": name, **raw})
+        suite = Suite(**raw)
     except TypeError as err:
         raise SuiteError(f"suite file {path}: {err}; keys: {', '.join(Suite.__dataclass_fields__)}") from None
     if not suite.tasks:
