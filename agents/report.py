@@ -105,17 +105,23 @@ def _apply_suite(runs: list, skipped: list, opts: dict[str, Any]) -> tuple[list,
     if suite is None:
         return runs, skipped
     tasks = set(suite.get("tasks") or [])
-    outside = [r for r in runs if r.env not in tasks]
-    skipped = skipped + [
-        Skipped(r.path, f"env {r.env} is not a task of suite {suite['name']}") for r in outside
-    ]
+    if opts["suite"] is None:  # found in the runs' configs: only the runs started with the suite
+        outside = [r for r in runs if (r.config.get("suite") or {}).get("name") != suite["name"]]
+        reason = (
+            f"not started with suite={suite['name']} (pass suite={suite['name']} to include its envs' runs)"
+        )
+    else:
+        outside = [r for r in runs if r.env not in tasks]
+        reason = f"not a task of suite {suite['name']}"
+    skipped = skipped + [Skipped(r.path, f"env {r.env}: {reason}") for r in outside]
     if opts["metric"] == "auto":
         opts["metric"] = suite.get("metric") or "auto"
     if opts["refs"] is None and suite.get("refs"):
         refs = suite["refs"]
         opts["refs"] = refs if isinstance(refs, str) else ",".join(refs)
     opts["suite"] = suite["name"]
-    return [r for r in runs if r.env in tasks], skipped
+    dropped = {id(r) for r in outside}
+    return [r for r in runs if id(r) not in dropped], skipped
 
 
 def build_report(

@@ -149,7 +149,7 @@ def test_report_of_a_suite_normalises_with_shipped_refs_and_prints_the_aggregate
     out = capsys.readouterr()
     assert "eval/return over 2 envs (normalised by dmc)" in out.out
     assert "a: IQM 0.45" in out.out and "b: IQM 0.95" in out.out
-    assert "not a task of suite dmc-easy" in out.err
+    assert "not started with suite=dmc-easy" in out.err
     data = json.loads((tmp_path / "runs" / "report" / "report.json").read_text())
     assert data["suite"] == "dmc-easy" and data["refs"] == "dmc"
     aggregate = data["metrics"]["eval/return"]["aggregate"]

@@ -94,7 +94,10 @@ class GaussianReinforce(Learner):
         loss.backward()
         self.optimizer.step()
         self.batch = []
-        return {"losses/policy_loss": float(loss), "train/log_std": float(self.log_std.mean())}
+        return {
+            "losses/policy_loss": float(loss.detach()),
+            "train/log_std": float(self.log_std.detach().mean()),
+        }
 
     def on_segment_end(self, segment: int) -> None:
         self._new_segment(segment + 1)
