@@ -117,8 +117,8 @@ def _apply_suite(runs: list, skipped: list, opts: dict[str, Any]) -> tuple[list,
     if opts["metric"] == "auto":
         opts["metric"] = suite.get("metric") or "auto"
     if opts["refs"] is None and suite.get("refs"):
-        refs = suite["refs"]
-        opts["refs"] = refs if isinstance(refs, str) else ",".join(refs)
+        refs = suite["refs"]  # shipped name(s), or {env: {min, max}}
+        opts["refs"] = refs if isinstance(refs, str | dict) else ",".join(refs)
     opts["suite"] = suite["name"]
     dropped = {id(r) for r in outside}
     return [r for r in runs if id(r) not in dropped], skipped
@@ -140,7 +140,11 @@ def build_report(
     formats = [f.strip() for f in opts["formats"].split(",") if f.strip()]
     metrics = _metrics(opts["metric"], runs, has_metric)
     compare = _pair(opts["compare"])
-    refs = load_refs(opts["refs"], sorted({r.env for r in runs})) if opts["refs"] else None
+    spec = opts["refs"]
+    if isinstance(spec, dict):  # a suite's own references, inline: {env: {min, max}}
+        refs = {str(env): (float(ref["min"]), float(ref["max"])) for env, ref in spec.items()}
+    else:
+        refs = load_refs(spec, sorted({r.env for r in runs})) if spec else None
     from agents.analysis.display import style_from_options
 
     _, style = style_from_options(opts)
@@ -202,7 +206,8 @@ def build_report(
     }
     from agents.analysis.suites import format_summary
 
-    data["_summary"] = format_summary(results, opts["refs"])
+    label = "the suite's references" if isinstance(opts["refs"], dict) else opts["refs"]
+    data["_summary"] = format_summary(results, label)
     return text, data
 
 
