@@ -110,7 +110,7 @@ def _absolute_overrides_path(argv: list[str]) -> list[str]:
             if not path.exists():
                 raise ConfigError(f"agent_overrides={value}: no such file or folder")
             load_agent_overrides(path)  # readable and well-formed
-            arg = f"{name}={path}"
+            arg = f"++agent_overrides={path}"  # not in config.yaml: runs without it keep their old config
         out.append(arg)
     return out
 
