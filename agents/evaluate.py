@@ -25,6 +25,7 @@ from typing import Any
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 
+from agents import callable_module
 from agents.core.base import SplitError
 from agents.runtime.checkpoint import CheckpointError, load_checkpoint
 from agents.runtime.rundir import RunDirError, read_config
@@ -154,6 +155,9 @@ def _load(run: Path, checkpoint: str) -> tuple[Any, Path, Any]:
 
 def main() -> None:
     """Console entry point (``pgsuite-evaluate``)."""
+    if len(sys.argv) < 2 or any(a in ("-h", "--help") for a in sys.argv[1:]):  # issue 14: usage, exit 0
+        print(f"{USAGE}\n\n{__doc__.strip()}")
+        raise SystemExit(0)
     args = parse_args(sys.argv[1:])
     try:
         if "split" in args:
@@ -171,6 +175,8 @@ def main() -> None:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
 
+
+callable_module(__name__)  # issue 14: `from agents import evaluate` calls agents.api.evaluate
 
 if __name__ == "__main__":
     main()

@@ -10,7 +10,10 @@ the reason printed.
 
 Normalisation references (``refs=refs.yaml``) map env names to the scores of a reference low and high
 policy, e.g. ``cartpole: {min: 9.4, max: 500}``; with them, returns get an optimality gap and an
-aggregate across envs. Success rates need none.
+aggregate across envs. Success rates need none. Shipped references with their sources
+(``agents/analysis/references.yaml``): ``refs=dmc`` (return / 1000), ``refs=cartpole``. Runs of a suite
+(``python -m agents.train suite=...``) are reported as that suite: its tasks, metric and references, and
+the normalised aggregate (IQM, mean, optimality gap with CIs) is printed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from agents import callable_module
 from agents.analysis.cli import Option, check_common, fail, parse_args, print_problems, require_plot_packages
 
 OPTIONS = {
@@ -35,7 +39,20 @@ OPTIONS = {
     "window": Option(1, "final score = mean of each run's last N evaluations"),
     "reps": Option(2000, "bootstrap replications"),
     "seed": Option(0, "bootstrap seed"),
-    "refs": Option(None, "YAML/JSON file: env -> {min, max} to normalise returns", kind=str),
+    "refs": Option(
+        None,
+        "normalise returns: shipped reference name(s) (dmc, cartpole; agents/analysis/references.yaml) or a "
+        "YAML/JSON file env -> {min, max}",
+        kind=str,
+    ),
+    "suite": Option(
+        None,
+        "report a suite: only its tasks, its metric and references (default: the suite the runs belong to)",
+        kind=str,
+    ),
+    "labels": Option(None, "display names, e.g. labels=drqv2:DrQ-v2,sb3-sac:SAC", kind=str),
+    "colors": Option(None, "agent colours, e.g. colors=drqv2:tab:blue,sb3-sac:#d62728", kind=str),
+    "order": Option(None, "agent order in figures, e.g. order=sb3-sac,drqv2", kind=str),
     "by": Option(None, "comma-separated config keys that split agents (e.g. by=graph,agent.lr)", kind=str),
     "compare": Option(None, "X,Y: only this agent pair for probability of improvement", kind=str),
     "agg": Option("iqm", "aggregate drawn in learning curves: iqm, mean or median"),
@@ -57,17 +74,54 @@ def main(argv: list[str] | None = None) -> int:
         runs, skipped = run_io.discover_runs(folder)
     except FileNotFoundError as err:
         fail(str(err))
+    runs, skipped = _apply_suite(runs, skipped, opts)
     print_problems(runs, skipped)
     if not runs:
         print(f"no readable run directory under {folder} (see the skipped list above)", file=sys.stderr)
         return 1
-    runs = run_io.split_by(runs, _keys(opts["by"]))
+    from agents.analysis.display import relabel, style_from_options
+
+    labels, _ = style_from_options(opts)
+    runs = relabel(run_io.split_by(runs, _keys(opts["by"])), labels)
     out = Path(opts["out"] or Path(folder) / "report")
     text, data = build_report(folder, runs, skipped, out, opts, argv)
     (out / "report.md").write_text(text)
     (out / "report.json").write_text(json.dumps(data, indent=1))
+    print(data.pop("_summary"))
     print(f"wrote {out / 'report.md'} ({len(runs)} runs, {len(skipped)} skipped)")
     return 0
+
+
+def _apply_suite(runs: list, skipped: list, opts: dict[str, Any]) -> tuple[list, list]:
+    """Keep the suite's tasks; take its metric and references unless the command line set them."""
+    from agents.analysis.runs import Skipped
+    from agents.analysis.suites import suite_settings
+    from agents.core.suites import SuiteError
+
+    try:
+        suite = suite_settings(opts["suite"], runs)
+    except SuiteError as err:
+        fail(str(err))
+    if suite is None:
+        return runs, skipped
+    tasks = set(suite.get("tasks") or [])
+    if opts["suite"] is None:  # found in the runs' configs: only the runs started with the suite
+        outside = [r for r in runs if (r.config.get("suite") or {}).get("name") != suite["name"]]
+        reason = (
+            f"not started with suite={suite['name']} (pass suite={suite['name']} to include its envs' runs)"
+        )
+    else:
+        outside = [r for r in runs if r.env not in tasks]
+        reason = f"not a task of suite {suite['name']}"
+    skipped = skipped + [Skipped(r.path, f"env {r.env}: {reason}") for r in outside]
+    if opts["metric"] == "auto":
+        opts["metric"] = suite.get("metric") or "auto"
+    if opts["refs"] is None and suite.get("refs"):
+        refs = suite["refs"]  # shipped name(s), or {env: {min, max}}
+        opts["refs"] = refs if isinstance(refs, str | dict) else ",".join(refs)
+    opts["suite"] = suite["name"]
+    dropped = {id(r) for r in outside}
+    return [r for r in runs if id(r) not in dropped], skipped
 
 
 def build_report(
@@ -86,7 +140,14 @@ def build_report(
     formats = [f.strip() for f in opts["formats"].split(",") if f.strip()]
     metrics = _metrics(opts["metric"], runs, has_metric)
     compare = _pair(opts["compare"])
-    refs = load_refs(opts["refs"]) if opts["refs"] else None
+    spec = opts["refs"]
+    if isinstance(spec, dict):  # a suite's own references, inline: {env: {min, max}}
+        refs = {str(env): (float(ref["min"]), float(ref["max"])) for env, ref in spec.items()}
+    else:
+        refs = load_refs(spec, sorted({r.env for r in runs})) if spec else None
+    from agents.analysis.display import style_from_options
+
+    _, style = style_from_options(opts)
     results, figures = [], {}
     for metric in metrics:
         result = analyse_metric(runs, metric, opts["window"], opts["reps"], opts["seed"], refs, compare)
@@ -103,11 +164,15 @@ def build_report(
             opts["smooth"],
         )
         drawn = [
-            ("learning curves", fg.plot_learning_curves(bands, metric, opts["agg"]), f"{stem}_curves"),
-            ("final scores", fg.plot_final_scores(result.estimates, metric), f"{stem}_final"),
+            (
+                "learning curves",
+                fg.plot_learning_curves(bands, metric, opts["agg"], style=style),
+                f"{stem}_curves",
+            ),
+            ("final scores", fg.plot_final_scores(result.estimates, metric, style=style), f"{stem}_final"),
             (
                 "performance profiles",
-                fg.plot_performance_profiles(result.profiles, f"final {metric} τ"),
+                fg.plot_performance_profiles(result.profiles, f"final {metric} τ", style=style),
                 f"{stem}_profiles",
             ),
         ]
@@ -136,15 +201,30 @@ def build_report(
         "figures": {m: [str(p) for _, p in f] for m, f in figures.items()},
         "method_figures": {name: str(p) for name, p in method_paths},
         "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped],
+        "suite": opts.get("suite"),
+        "refs": opts["refs"],
     }
+    from agents.analysis.suites import format_summary
+
+    label = "the suite's references" if isinstance(opts["refs"], dict) else opts["refs"]
+    data["_summary"] = format_summary(results, label)
     return text, data
 
 
-def load_refs(path: str) -> dict[str, tuple[float, float]]:
-    """Normalisation references: ``{env: {min: lo, max: hi}}`` or ``{env: [lo, hi]}`` from YAML/JSON."""
+def load_refs(path: str, envs: list[str] | None = None) -> dict[str, tuple[float, float]]:
+    """Normalisation references: shipped names (``dmc``, comma-separated) matched against ``envs``, or a
+    YAML/JSON file ``{env: {min: lo, max: hi}}`` / ``{env: [lo, hi]}``."""
+    from agents.analysis.suites import references_for, shipped_references
+
     file = Path(path)
+    names = [n.strip() for n in path.split(",") if n.strip()]
+    if not file.is_file() and names and all(n in shipped_references() for n in names):
+        return references_for(names, envs or [])
     if not file.is_file():
-        fail(f"refs={path}: no such file; write YAML like 'cartpole: {{min: 9.4, max: 500}}'")
+        fail(
+            f"refs={path}: no such file or shipped reference ({', '.join(shipped_references())}); "
+            "write YAML like 'cartpole: {min: 9.4, max: 500}'"
+        )
     try:
         raw = yaml.safe_load(file.read_text())
         refs = {}
@@ -216,6 +296,8 @@ def _write_scores(path: Path, results: list) -> None:
     if frames:
         pd.concat(frames, ignore_index=True).to_csv(path, index=False)
 
+
+callable_module(__name__)  # issue 14: `from agents import report` calls agents.api.report
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -93,6 +93,14 @@ class SB3Learner(Learner):
     """An SB3 algorithm as a pgsuite :class:`~agents.core.base.Learner` (see module docstring)."""
 
     Config = SB3Config
+    observation_spaces = ("vector", "image", "dict", "box")
+
+    @classmethod
+    def accepted_spaces(cls, cfg: Any) -> dict[str, tuple[str, ...]]:
+        """SAC and TD3 act in continuous (``box``) action spaces only; PPO and A2C in any SB3 supports."""
+        off_policy = (cfg or {}).get("algo") in ("sac", "td3")
+        actions = ("box",) if off_policy else ("box", "discrete", "multi-discrete", "multi-binary")
+        return {"env": ("gym",), "observation": cls.observation_spaces, "action": actions}
 
     def __init__(self, cfg: SB3Config, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)

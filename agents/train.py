@@ -8,7 +8,9 @@ Examples::
     python -m agents.train env=cartpole agent=sb3-ppo resume=auto     # continue the latest run of this seed
     python -m agents.train env=n2n-resnet34                           # the env's default agent
 
-Configs: ``agents/conf`` (groups ``env``, ``agent``, ``budget``, ``logger``, ``data``, ``hydra/launcher``).
+Configs: ``agents/conf`` (groups ``env``, ``agent``, ``budget``, ``logger``, ``data``, ``suite``,
+``hydra/launcher``), plus ``hydra.searchpath`` entries and installed plugins (docs/extending.md). The pre-check
+(:mod:`agents.core.precheck`) runs before Hydra; ``--help`` prints the usage and every group's names.
 """
 
 from __future__ import annotations
@@ -20,45 +22,15 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco (hea
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from agents.core.config import CONF_DIR, ConfigError, available, compose_run_config, did_you_mean
+from agents import callable_module
+from agents.core.config import ConfigError, compose_run_config
+from agents.core.precheck import preflight, usage
 from agents.runtime.checkpoint import CheckpointError
 from agents.runtime.rundir import RunDirError
 
-_GROUPS = ("env", "agent", "budget", "logger", "data")
-
-
-def preflight(argv: list[str]) -> list[str]:
-    """Check group choices with a "did you mean" error and add the env's default agent when none is named.
-
-    Raises:
-        ConfigError: an unknown env/agent/budget/logger/data name.
-    """
-    choices: dict[str, list[str]] = {}
-    for arg in argv:
-        key, sep, value = arg.partition("=")
-        if sep and key in _GROUPS:
-            choices[key] = value.split(",")
-            for name in choices[key]:
-                if name and not (CONF_DIR / key / f"{name}.yaml").exists():
-                    raise ConfigError(did_you_mean(key, name))
-    if "env" in choices and "agent" not in choices:
-        defaults = set()
-        for env_name in choices["env"]:
-            default = OmegaConf.load(CONF_DIR / "env" / f"{env_name}.yaml").get("default_agent")
-            if default is None:
-                raise ConfigError(
-                    f"env {env_name!r} has no default agent: pass agent=<name>. "
-                    f"Available agent configs: {', '.join(available('agent'))}"
-                )
-            defaults.add(default)
-        if len(defaults) > 1:
-            raise ConfigError(
-                f"the envs of this sweep have different default agents {sorted(defaults)}: pass agent="
-            )
-        argv = [*argv, f"agent={defaults.pop()}"]
-    return argv
+__all__ = ["main", "preflight"]
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -76,6 +48,13 @@ def _hydra_main(cfg: DictConfig) -> str:
 
 def main() -> None:
     """Console entry point (``pgsuite-train``)."""
+    if len(sys.argv) < 2 or any(arg in ("-h", "--help") for arg in sys.argv[1:]):
+        try:
+            print(usage(sys.argv[1:]))
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+        raise SystemExit(0)
     try:
         sys.argv = [sys.argv[0], *preflight(sys.argv[1:])]
     except ConfigError as err:
@@ -83,6 +62,8 @@ def main() -> None:
         raise SystemExit(2) from None
     _hydra_main()
 
+
+callable_module(__name__)  # issue 14: `from agents import train` calls agents.api.train
 
 if __name__ == "__main__":
     main()

@@ -7,14 +7,15 @@ Importing this package registers every suite environment:
 
 Each family lives in its own sub-package and exposes ``register() -> None``; registration only records
 string entry points, so importing :mod:`envs` never imports MuJoCo, torch models or data sets.
-``envs`` never imports ``policies`` or ``agents`` (docs/architecture.md).
+``envs`` never imports ``policies`` or ``agents`` (docs/architecture.md). A new env id is one line:
+``from envs import register; register("MyTask-v0", "my_package.envs:MyTask")`` (docs/extending.md).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from envs.registration import NAMESPACE, registered_gym_ids, registered_parallel_ids
+from envs.registration import NAMESPACE, register, registered_gym_ids, registered_parallel_ids
 
 #: Families, in registration order. A family module must define ``register()``.
 FAMILIES: tuple[str, ...] = ("compression", "noise_mask", "robotics", "marl", "wireless")
@@ -33,4 +34,4 @@ def _register_all() -> None:
 
 _register_all()
 
-__all__ = ["FAMILIES", "NAMESPACE", "registered_gym_ids", "registered_parallel_ids"]
+__all__ = ["FAMILIES", "NAMESPACE", "register", "registered_gym_ids", "registered_parallel_ids"]

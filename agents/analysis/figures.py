@@ -17,6 +17,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from agents.analysis.display import Style
 from agents.analysis.stats import CurveBand, Estimate
 
 FORMATS = ("png", "svg")
@@ -62,11 +63,14 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "figure"
 
 
-def agent_colors(agents: Iterable[str]) -> dict[str, tuple]:
-    """A fixed colour per agent name (tab10 / tab20 in sorted order)."""
+def agent_colors(agents: Iterable[str], style: Style | None = None) -> dict[str, tuple]:
+    """A fixed colour per agent name (tab10 / tab20 in sorted order; ``style.colors`` wins)."""
     names = sorted(set(agents))
     cmap = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
-    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+    colors = {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+    if style is not None:
+        colors.update({a: matplotlib.colors.to_rgba(c) for a, c in style.colors.items() if a in colors})
+    return colors
 
 
 def plot_learning_curves(
@@ -75,6 +79,7 @@ def plot_learning_curves(
     agg: str = "iqm",
     x_label: str = "environment steps",
     confidence: float = 0.95,
+    style: Style | None = None,
 ) -> Figure:
     """One panel per env: each agent's aggregate curve with its bootstrap confidence band.
 
@@ -83,10 +88,12 @@ def plot_learning_curves(
         metric: the y-axis label.
         agg: which aggregate the curves show (for the title).
     """
-    colors = agent_colors(a for per_env in bands.values() for a in per_env)
+    style = style or Style()
+    colors = agent_colors((a for per_env in bands.values() for a in per_env), style)
     fig, axes = new_figure(len(bands))
     for ax, (env, per_agent) in zip(axes, sorted(bands.items()), strict=True):
-        for agent, band in sorted(per_agent.items()):
+        for agent in style.sort(per_agent):
+            band = per_agent[agent]
             runs = int(band.count.max()) if len(band.count) else 0
             marker = "o" if len(band.steps) < 3 else None  # a lone evaluation is otherwise invisible
             ax.plot(
@@ -112,16 +119,18 @@ def plot_final_scores(
     metric: str,
     stat: str = "iqm",
     confidence: float = 0.95,
+    style: Style | None = None,
 ) -> Figure:
     """One panel per env: a horizontal bar per agent at its final-score ``stat`` with the CI as error bar.
 
     Args:
         estimates: env -> agent -> {stat: Estimate} (from ``stats.aggregate_estimates``).
     """
-    colors = agent_colors(a for per_env in estimates.values() for a in per_env)
+    style = style or Style()
+    colors = agent_colors((a for per_env in estimates.values() for a in per_env), style)
     fig, axes = new_figure(len(estimates), size=(4.6, 0.6 + 0.45 * max(map(len, estimates.values()))))
     for ax, (env, per_agent) in zip(axes, sorted(estimates.items()), strict=True):
-        agents = sorted(per_agent)
+        agents = style.sort(per_agent)
         point = np.array([per_agent[a][stat].point for a in agents])
         low = np.array([per_agent[a][stat].low for a in agents])
         high = np.array([per_agent[a][stat].high for a in agents])
@@ -141,16 +150,19 @@ def plot_final_scores(
 def plot_performance_profiles(
     profiles: dict[str, tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]],
     x_label: str = "score τ",
+    style: Style | None = None,
 ) -> Figure:
     """One panel per entry: the fraction of runs with score > τ for each agent, with CI bands.
 
     Args:
         profiles: panel title -> (taus, agent -> (profile, low, high)) (from ``stats.performance_profiles``).
     """
-    colors = agent_colors(a for _, per_agent in profiles.values() for a in per_agent)
+    style = style or Style()
+    colors = agent_colors((a for _, per_agent in profiles.values() for a in per_agent), style)
     fig, axes = new_figure(len(profiles))
     for ax, (panel, (taus, per_agent)) in zip(axes, profiles.items(), strict=True):
-        for agent, (profile, low, high) in sorted(per_agent.items()):
+        for agent in style.sort(per_agent):
+            profile, low, high = per_agent[agent]
             ax.plot(taus, profile, color=colors[agent], lw=1.8, label=agent)
             ax.fill_between(taus, low, high, color=colors[agent], alpha=0.2, lw=0)
         ax.set_title(panel)

@@ -46,6 +46,18 @@ class Learner(ABC):
 
     #: The dataclass validating this learner's config (unknown keys are rejected with the valid ones).
     Config: ClassVar[type[LearnerConfig]] = LearnerConfig
+    #: What this learner can act in, checked before a run directory is created (issue 14). Observation
+    #: kinds ``vector``, ``image``, ``dict``, ``box``...; action kinds ``box``, ``discrete``,
+    #: ``multi-binary``, ``multi-discrete``...; env kinds ``gym`` and ``parallel`` (PettingZoo). The names are
+    #: those of :func:`agents.core.spaces.space_kind`; an empty tuple accepts any.
+    observation_spaces: ClassVar[tuple[str, ...]] = ()
+    action_spaces: ClassVar[tuple[str, ...]] = ()
+    env_kinds: ClassVar[tuple[str, ...]] = ("gym",)
+
+    @classmethod
+    def accepted_spaces(cls, cfg: Any) -> dict[str, tuple[str, ...]]:
+        """The kinds accepted with agent config ``cfg`` (a mapping); override when they depend on it."""
+        return {"env": cls.env_kinds, "observation": cls.observation_spaces, "action": cls.action_spaces}
 
     def __init__(self, cfg: Any, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         self.cfg = cfg

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from agents.core import search_path
 from agents.core.env_factory import EnvConfig
+from agents.core.search_path import CONF_DIR
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+__all__ = ["CONF_DIR", "ConfigError", "available", "compose_run_config", "did_you_mean"]
 
 
 class ConfigError(ValueError):
@@ -82,13 +83,15 @@ _TOP = {
     "model",
     "env",
     "agent",
+    "suite",  # issue 14: the suite a run belongs to (agents/conf/suite), or null
+    "agent_overrides",  # issue 14: per-agent override file of a cross-agent sweep, or null
     *_SECTIONS,
 }
 
 
 def available(group: str) -> list[str]:
-    """Config names in ``conf/<group>/``."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    """Config names of ``<group>/`` across the config search path (agents/conf, hydra.searchpath, plugins)."""
+    return search_path.names(group)
 
 
 def did_you_mean(group: str, name: str) -> str:
@@ -142,6 +145,7 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
             continue
         if section in preset:
             cfg[section] = OmegaConf.merge(cfg[section], preset[section])
+    apply_agent_overrides(cfg)  # issue 14: the suite's and agent_overrides=<file> settings of this agent
     for key, value in cli_values.items():
         OmegaConf.update(cfg, key, value, merge=False, force_add=True)
 
@@ -170,10 +174,19 @@ def _override_keys(overrides: list[str]) -> list[str]:
         key = item.split("=", 1)[0].lstrip("+")
         if "@" in key or "/" in key:
             continue
-        if "." not in key and (CONF_DIR / key).is_dir():
+        if "." not in key and search_path.is_group(key):
             continue  # a group choice such as env=cartpole
         keys.append(key)
     return keys
+
+
+def apply_agent_overrides(cfg: DictConfig) -> None:
+    """Merge the per-agent settings of the run's suite and ``agent_overrides=<file>`` into ``cfg.agent``."""
+    from agents.core.suites import agent_overrides_for
+
+    settings = agent_overrides_for(cfg)
+    if settings:
+        cfg.agent = OmegaConf.merge(cfg.agent, settings)
 
 
 def build_learner_config(learner_cls: type, agent_cfg: DictConfig) -> Any:

@@ -15,7 +15,8 @@ class EnvConfig:
 
     Attributes:
         name: the Hydra config name (``cartpole``); used in run directory names.
-        id: the registered id (``CartPole-v1``, ``pgsuite/N2NRemoval-ResNet34-v0``).
+        id: the registered id (``CartPole-v1``, ``pgsuite/N2NRemoval-ResNet34-v0``); ``module:Id-v0`` imports
+            ``module`` first (gymnasium's convention), so a module that registers on import needs no plugin.
         kind: ``gym`` (gymnasium) or ``parallel`` (PettingZoo ParallelEnv).
         family: the environment family (``classic``, ``compression``, ``robotics``...).
         kwargs: keyword arguments for ``gym.make`` / ``pettingzoo.make``.
@@ -45,7 +46,9 @@ class EnvFactory:
 
     def __init__(self, cfg: EnvConfig) -> None:
         import envs  # noqa: F401 - registers the suite's ids
+        from agents.core.plugins import load_plugins
 
+        load_plugins()  # installed extensions register their env ids (issue 14)
         self.cfg = cfg
         if cfg.kind not in ("gym", "parallel"):
             raise ValueError(f"env.kind must be 'gym' or 'parallel', got {cfg.kind!r}")
@@ -53,7 +56,11 @@ class EnvFactory:
             raise ValueError(f"env.vectorization must be 'sync' or 'async', got {cfg.vectorization!r}")
         if cfg.num_envs < 1:
             raise ValueError(f"env.num_envs must be >= 1, got {cfg.num_envs}")
-        if cfg.kind == "gym" and cfg.id not in gym.registry:
+        if cfg.kind == "gym" and ":" in cfg.id:  # "package.module:Env-v0": importing it registers the id
+            import importlib
+
+            importlib.import_module(cfg.id.split(":", 1)[0])
+        if cfg.kind == "gym" and cfg.id.split(":")[-1] not in gym.registry:
             close = difflib.get_close_matches(cfg.id, list(gym.registry), n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else ""
             raise ValueError(f"environment id {cfg.id!r} is not registered.{hint}")

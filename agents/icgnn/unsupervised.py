@@ -84,6 +84,8 @@ class UnsupervisedICGNN(Learner):
     """ICGNN trained by gradient ascent on the SE of the env's networks; deterministic policy a = tanh(GNN)."""
 
     Config = UnsupervisedConfig
+    observation_spaces = ("dict",)
+    action_spaces = ("box",)
     #: extra output channels per action channel (1 = the action itself).
     head_factor = 1
 

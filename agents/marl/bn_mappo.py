@@ -77,6 +77,9 @@ class BNMAPPO(PPO):
     """BN-MAPPO learner on a cooperative PettingZoo ``ParallelEnv`` (``env.kind: parallel``)."""
 
     Config = BNMAPPOConfig
+    observation_spaces = ("vector",)
+    action_spaces = ("discrete",)
+    env_kinds = ("parallel",)
 
     def __init__(self, cfg: BNMAPPOConfig, env: Any, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)

@@ -68,6 +68,8 @@ class N2NLearner(Learner):
     """Two-stage N2N search with REINFORCE; see the module docstring."""
 
     Config = N2NConfig
+    observation_spaces = ("vector",)
+    action_spaces = ("multi-binary",)
 
     def __init__(self, cfg: N2NConfig, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)

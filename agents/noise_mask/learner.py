@@ -86,6 +86,8 @@ class NoiseMaskLearner(Learner):
     """Runs the noise-mask pipeline and its mask-free baseline; see the module docstring."""
 
     Config = NoiseMaskConfig
+    observation_spaces = ("image",)
+    action_spaces = ("box",)
 
     def __init__(self, cfg: NoiseMaskConfig, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)

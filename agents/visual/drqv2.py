@@ -87,6 +87,8 @@ class DrQV2(Learner):
     """DrQ-v2 on ``env.num_envs`` environments (pixels, state or pixels+state observations)."""
 
     Config = DrQV2Config
+    observation_spaces = ("image", "vector", "dict")
+    action_spaces = ("box",)
 
     def __init__(self, cfg: DrQV2Config, env: Any, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)

@@ -1,0 +1,1 @@
+"""pgsuite's Hydra configs (a package so that ``pkg://agents.conf`` and the console scripts find them)."""

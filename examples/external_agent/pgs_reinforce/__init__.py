@@ -1,0 +1,1 @@
+"""An external pgsuite agent: REINFORCE with a Gaussian policy, its configs and a toy env."""
