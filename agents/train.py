@@ -23,8 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from agents.core.config import CONF_DIR, ConfigError, available, compose_run_config, did_you_mean
-from agents.runtime.checkpoint import CheckpointError
-from agents.runtime.rundir import RunDirError
+from agents.runtime.errors import report
 
 _GROUPS = ("env", "agent", "budget", "logger", "data")
 
@@ -69,9 +68,8 @@ def _hydra_main(cfg: DictConfig) -> str:
     try:
         run_cfg = compose_run_config(cfg, overrides)
         return str(train(run_cfg))
-    except (ConfigError, CheckpointError, RunDirError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except Exception as err:  # one line for user errors, the traceback for bugs (agents/runtime/errors.py)
+        raise SystemExit(report(err)) from None
 
 
 def main() -> None:
@@ -79,8 +77,7 @@ def main() -> None:
     try:
         sys.argv = [sys.argv[0], *preflight(sys.argv[1:])]
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(report(err)) from None
     _hydra_main()
 
 
