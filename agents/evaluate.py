@@ -140,9 +140,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def _load(run: Path, checkpoint: str) -> tuple[Any, Path, Any]:
     """The run's config, the resolved checkpoint directory and a learner restored from it."""
-    from agents.runtime.loop import build_learner
-
-    from agents.runtime.loop import class_path, learner_class
+    from agents.runtime.loop import build_learner, class_path, learner_class
 
     cfg = read_config(run)
     if checkpoint == "best" and not (run / "checkpoints" / "best" / "state.pt").exists():

@@ -29,7 +29,7 @@ from agents.core.seeding import get_rng_state, seed_everything, set_rng_state
 from agents.core.validate import build_checked
 from agents.runtime import rundir
 from agents.runtime.checkpoint import CheckpointManager, cleanup, load_newest_intact, save_checkpoint
-from agents.runtime.errors import CheckpointError, cause
+from agents.runtime.errors import CheckpointError, RunDirError, cause
 from agents.runtime.evaluation import Evaluator, summarize
 from agents.runtime.lock import RunLock
 from agents.runtime.logger import Logger
@@ -142,10 +142,19 @@ def _train_locked(
             _restore(learner, point)
         run_dir = resume_dir or restart_dir
         if run_dir is None:
-            run_dir = rundir.new_run_dir(
-                cfg.run.root, cfg.env.name, cfg.agent.name, int(cfg.seed), cfg.run.name
-            )
+            if str(cfg.resume) == "auto" and cfg.run.name:  # exactly this run, not a suffixed sibling
+                run_dir = Path(cfg.run.root) / cfg.run.name
+                run_dir.mkdir(parents=True, exist_ok=True)
+            else:
+                run_dir = rundir.new_run_dir(
+                    cfg.run.root, cfg.env.name, cfg.agent.name, int(cfg.seed), cfg.run.name
+                )
             lock = RunLock(run_dir).acquire()
+            if (run_dir / "run.json").exists():
+                raise RunDirError(
+                    f"{run_dir} was started by another process while this one prepared; "
+                    f"continue it with resume=auto or choose another run.name"
+                )
         try:
             _start_record(run_dir, cfg, previous, point)
             return _run(cfg, learner, run_dir, point)
@@ -263,7 +272,8 @@ def _run(cfg: DictConfig, learner: Learner, run_dir: Path, point: _ResumePoint |
                     learner.on_segment_end(segment - 1)
         results = learner.finish()
         own_markdown = bool(results.get("markdown"))
-        markdown = write_summary(run_dir, results, learner.num_steps, best_score, str(run_dir))
+        title = f"{cfg.env.name} · {cfg.agent.name} · seed {cfg.seed} ({cfg.budget.name} budget)"
+        markdown = write_summary(run_dir, results, learner.num_steps, best_score, title)
         if own_markdown:
             print(markdown)
         rundir.write_run_info(run_dir, status="finished", finished=rundir.utc_now(), steps=learner.num_steps)
