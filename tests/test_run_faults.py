@@ -199,3 +199,24 @@ def test_read_only_run_root(tmp_path):
 def test_debug_env_var_shows_the_traceback(tmp_path):
     proc = _cli(*FAST, f"run.root={tmp_path}", "seed=abc", env={**cli_env(), "PGSUITE_DEBUG": "1"})
     assert proc.returncode == 2 and "Traceback" in proc.stderr and "seed must be int" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["env=cartpole", "agent=sb3-ppo", "seed=abc"], "seed must be int"),
+        (["env=cartpole", "agent=sb3-ppo", "run.total_steps=abc"], "invalid run config"),
+        (["env=cartpole", "agent=sb3-ppo", "agent.algo=ppp"], "Did you mean 'ppo'"),
+        (
+            ["env=cartpole", "agent=sb3-ppo", "+agent.hyperparams.learning_rat=1e-3"],
+            "Did you mean 'learning_rate'",
+        ),
+        (["env=cartpole", "agent=sb3-sac"], "needs a Box action space"),
+        (["env=cartpole", "agent=mentor"], "action space Discrete(2)"),
+        (["env=metaworld-reach", "agent=icgnn"], "cannot be built on env 'metaworld-reach'"),
+    ],
+)
+def test_user_errors_are_one_line_and_leave_no_run_directory(tmp_path, args, expect):
+    line = _one_line_error(_cli(*args, "budget=smoke", f"run.root={tmp_path}/runs"))
+    assert expect in line
+    assert not (tmp_path / "runs").exists()

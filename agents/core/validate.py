@@ -59,15 +59,25 @@ def check_kwargs(owner: str, given: Iterable[str], valid: Iterable[str], key_pre
             )
 
 
+def _space(space: Any) -> str:
+    """A short space description: ``Box(4,) float32``, ``Discrete(2)``, ``Dict(pixels, state)``."""
+    name = type(space).__name__
+    if name == "Box":
+        return f"Box{tuple(space.shape)} {space.dtype}"
+    if name == "Dict":
+        return f"Dict({', '.join(space.spaces)})"
+    return str(space)
+
+
 def describe_spaces(env: Any) -> str:
     """``observation space X, action space Y`` of a gymnasium or PettingZoo env."""
     if hasattr(env, "possible_agents"):
         agent = env.possible_agents[0]
         return (
-            f"{len(env.possible_agents)} agents, observation space {env.observation_space(agent)}, "
-            f"action space {env.action_space(agent)}"
+            f"{len(env.possible_agents)} agents, observation space {_space(env.observation_space(agent))}, "
+            f"action space {_space(env.action_space(agent))}"
         )
-    return f"observation space {env.observation_space}, action space {env.action_space}"
+    return f"observation space {_space(env.observation_space)}, action space {_space(env.action_space)}"
 
 
 def build_checked(build: Callable[[], Any], cfg: DictConfig, factory: Any) -> Any:
@@ -76,7 +86,15 @@ def build_checked(build: Callable[[], Any], cfg: DictConfig, factory: Any) -> An
         return build()
     except ConfigError:
         raise
-    except (ValueError, TypeError, AssertionError, NotImplementedError, KeyError, IndexError) as err:
+    except (
+        ValueError,
+        TypeError,
+        AssertionError,
+        NotImplementedError,
+        KeyError,
+        IndexError,
+        AttributeError,
+    ) as err:
         from envs.data.base import DataError
 
         if isinstance(err, DataError):
@@ -94,5 +112,5 @@ def build_checked(build: Callable[[], Any], cfg: DictConfig, factory: Any) -> An
         )
         raise ConfigError(
             f"agent {cfg.agent.name!r} cannot be built on env {cfg.env.name!r} ({spaces}): "
-            f"{type(err).__name__}: {first}; {fix}"
+            f"{type(err).__name__}: {first}; {fix} (PGSUITE_DEBUG=1 shows where it failed)"
         ) from err
