@@ -39,7 +39,10 @@ def _cfg(root: Path, name: str, *extra: str):
 
 def _tensors(state: dict) -> dict[str, torch.Tensor]:
     return {
-        f"{m}.{k}": v for m, sd in state["learner"]["modules"].items() for k, v in sd.items() if torch.is_tensor(v)
+        f"{m}.{k}": v
+        for m, sd in state["learner"]["modules"].items()
+        for k, v in sd.items()
+        if torch.is_tensor(v)
     }
 
 

@@ -86,7 +86,9 @@ def test_finished_run_has_status_summary_and_released_lock(finished_run):
 def test_second_process_on_a_held_run_is_refused_and_writes_nothing(run_copy):
     before = _snapshot(run_copy)
     with RunLock(run_copy):
-        proc = _cli(*FAST, f"run.root={run_copy.parent}", "run.name=done", "resume=auto", "run.total_steps=768")
+        proc = _cli(
+            *FAST, f"run.root={run_copy.parent}", "run.name=done", "resume=auto", "run.total_steps=768"
+        )
         line = _one_line_error(proc)
         assert f"pid {os.getpid()}" in line and "in use by another run" in line
         assert effective_status(run_copy) == "finished"
