@@ -14,6 +14,7 @@ built before a new run directory is created; every run ends ``finished``, ``fail
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,7 @@ def _restore(learner: Learner, point: _ResumePoint) -> None:
 
 def train(cfg: DictConfig) -> Path:
     """Run (or resume) one training run; returns its run directory."""
+    started = time.perf_counter()  # setup (data, teachers) counts in the time estimate
     resume_dir = rundir.resolve_resume(cfg)
     restart_dir = None
     if resume_dir is None and str(cfg.resume) == "auto" and cfg.run.name:
@@ -121,14 +123,18 @@ def train(cfg: DictConfig) -> Path:
     if lock is not None:
         lock.acquire()
     try:
-        return _train_locked(cfg, resume_dir, restart_dir, lock)
+        return _train_locked(cfg, resume_dir, restart_dir, lock, started)
     finally:
         if lock is not None:
             lock.release()
 
 
 def _train_locked(
-    cfg: DictConfig, resume_dir: Path | None, restart_dir: Path | None, lock: RunLock | None
+    cfg: DictConfig,
+    resume_dir: Path | None,
+    restart_dir: Path | None,
+    lock: RunLock | None,
+    started: float,
 ) -> Path:
     point = _resume_point(resume_dir, cfg) if resume_dir is not None else None
     if resume_dir is not None and point is None:
@@ -157,7 +163,7 @@ def _train_locked(
                 )
         try:
             _start_record(run_dir, cfg, previous, point)
-            return _run(cfg, learner, run_dir, point)
+            return _run(cfg, learner, run_dir, point, started)
         finally:
             if resume_dir is None and restart_dir is None and lock is not None:
                 lock.release()
@@ -189,7 +195,9 @@ def _start_record(
     )
 
 
-def _run(cfg: DictConfig, learner: Learner, run_dir: Path, point: _ResumePoint | None) -> Path:
+def _run(
+    cfg: DictConfig, learner: Learner, run_dir: Path, point: _ResumePoint | None, started: float
+) -> Path:
     learner.total_steps = int(cfg.run.total_steps)
     learner.log_every = int(cfg.run.log_every)  # type: ignore[attr-defined]
     arrays_in_steps = bool(getattr(learner, "arrays_in_steps", True))
@@ -242,6 +250,7 @@ def _run(cfg: DictConfig, learner: Learner, run_dir: Path, point: _ResumePoint |
         eval_every=eval_every,
         checkpoint_every=ckpt_every,
         faster_budget=_faster_budget(cfg),
+        started=started,
     )
     try:
         with bar:

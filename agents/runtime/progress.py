@@ -53,6 +53,9 @@ class Progress:
         eval_every / checkpoint_every: to count the evaluations and checkpoints still to come.
         faster_budget: named in the >1 day warning.
         estimate_after: seconds of post-warm-up training after which the total-time estimate is printed.
+        started: ``time.perf_counter()`` when the command started (setup such as teacher training counts
+            in elapsed time and the total estimate); default now.
+        warmup: env steps before updates start (:meth:`watch` reads it from the learner).
     """
 
     def __init__(
@@ -65,6 +68,8 @@ class Progress:
         checkpoint_every: int | None = None,
         faster_budget: str | None = None,
         estimate_after: float = 20.0,
+        started: float | None = None,
+        warmup: int = 0,
     ) -> None:
         self.total, self.start, self.description = total, start, description
         self.eval_every, self.checkpoint_every = eval_every, checkpoint_every
@@ -83,19 +88,20 @@ class Progress:
         )
         self._task = self._bar.add_task(description, total=total, completed=start, eta="?")
         self._lock = threading.RLock()
-        self._t0 = time.perf_counter()
+        self._t0 = started if started is not None else time.perf_counter()
         self._step = start
-        self._warmup = 0
+        self._warmup = warmup
         self._phase_time: dict[str, float] = {}  # total seconds per non-training phase
         self._phase_count: dict[str, int] = {}
         self._phase_start: float | None = None
         # training-rate bookkeeping (post-warm-up): steps and seconds spent training only
         self._train_steps, self._train_secs = 0, 0.0
-        self._mark_t, self._mark_step = self._t0, start
-        self._sps, self._sps_t, self._sps_step = 0.0, self._t0, start
+        now = time.perf_counter()
+        self._mark_t, self._mark_step = now, start
+        self._sps, self._sps_t, self._sps_step = 0.0, now, start
         self._plain_every = max(total // 10, 1)
         self._next_plain = start + self._plain_every
-        self._next_plain_t = self._t0 + 60.0
+        self._next_plain_t = now + 60.0
         self.estimate_printed = False
         self._learner: Any = None
         self._stop = threading.Event()
