@@ -222,3 +222,18 @@ def test_user_errors_are_one_line_and_leave_no_run_directory(tmp_path, args, exp
     line = _one_line_error(_cli(*args, "budget=smoke", f"run.root={tmp_path}/runs"))
     assert expect in line
     assert not (tmp_path / "runs").exists()
+
+
+def test_cifar_folder_with_a_batch_missing(tmp_path):
+    from tests.test_data_loaders import _cifar_batch
+
+    data = tmp_path / "cifar-10-batches-py"
+    data.mkdir()
+    for i in (1, 2, 3, 5):  # data_batch_4 is missing
+        _cifar_batch(data / f"data_batch_{i}", 10, "labels", i, 10)
+    _cifar_batch(data / "test_batch", 8, "labels", 9, 10)
+    proc = _cli(
+        "env=noise-mask", "data=cifar10", f"data.root={data}", "budget=smoke", f"run.root={tmp_path}/runs"
+    )
+    assert "data_batch_4 is missing" in _one_line_error(proc)
+    assert not (tmp_path / "runs").exists()
