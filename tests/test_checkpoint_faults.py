@@ -75,3 +75,17 @@ def test_enospc_during_first_checkpoint_then_resume(tmp_path, monkeypatch):
     assert a["step"] == b["step"] == 768
     ta, tb = _tensors(a), _tensors(b)
     assert ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def test_a_crash_inside_training_marks_the_run_failed(tmp_path, monkeypatch):
+    from agents.sb3 import SB3Learner
+
+    def broken_update(self) -> None:
+        raise ZeroDivisionError("a bug in an update")
+
+    monkeypatch.setattr(SB3Learner, "on_segment_end", broken_update)
+    with pytest.raises(ZeroDivisionError):
+        train(_cfg(tmp_path, "crash"))
+    info = json.loads((tmp_path / "crash" / "run.json").read_text())
+    assert info["status"] == "failed" and info["error"] == "ZeroDivisionError: a bug in an update"
+    assert info["finished"] is not None
