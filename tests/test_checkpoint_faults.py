@@ -80,7 +80,7 @@ def test_enospc_during_first_checkpoint_then_resume(tmp_path, monkeypatch):
 def test_a_crash_inside_training_marks_the_run_failed(tmp_path, monkeypatch):
     from agents.sb3 import SB3Learner
 
-    def broken_update(self) -> None:
+    def broken_update(self, segment: int) -> None:
         raise ZeroDivisionError("a bug in an update")
 
     monkeypatch.setattr(SB3Learner, "on_segment_end", broken_update)
