@@ -62,3 +62,14 @@ def test_warmup_steps_of_learners():
         warmup_steps = 7
 
     assert warmup_steps(Visual()) == 2000 and warmup_steps(Declared()) == 7 and warmup_steps(object()) == 0
+
+
+def test_a_long_warmup_is_announced_with_its_remaining_time(clock, capsys):
+    bar = Progress(100_000, 0, "run", enabled=False, warmup=2000)
+    with bar:
+        bar.update(0)
+        clock.t += 61
+        bar.update(1000)  # 1000 of 2000 seed steps in 61 s
+    out = capsys.readouterr().out
+    assert "Warm-up (no updates yet): 1000/2000 env steps, about 61 s more" in out
+    assert "Estimated total time" not in out

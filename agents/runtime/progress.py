@@ -103,6 +103,8 @@ class Progress:
         self._next_plain = start + self._plain_every
         self._next_plain_t = now + 60.0
         self.estimate_printed = False
+        self._warmup_noted = False
+        self._watch_t0 = time.perf_counter()
         self._learner: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -198,7 +200,23 @@ class Progress:
                 left += max(remaining, 0) * self._phase_time[name] / self._phase_count[name]
         return max(left, 0.0)
 
+    def _note_warmup(self) -> None:
+        """Once, a minute into a long warm-up: how far it is and when the estimate will come."""
+        with self._lock:
+            now = time.perf_counter()
+            if self._warmup_noted or self._step >= self._warmup or now - self._watch_t0 < 60.0:
+                return
+            self._warmup_noted = True
+            done = self._step - self.start
+            rate = done / (now - self._watch_t0) if done > 0 else 0.0
+            left = f", about {format_duration((self._warmup - self._step) / rate)} more" if rate > 0 else ""
+        self.print(
+            f"Warm-up (no updates yet): {self._step}/{self._warmup} env steps{left}; the total-time estimate "
+            f"follows about {self.estimate_after:.0f} s after updates start."
+        )
+
     def _maybe_estimate(self, force: bool = False) -> None:
+        self._note_warmup()
         with self._lock:
             if self.estimate_printed or (not force and self._train_secs < self.estimate_after):
                 return
