@@ -2,7 +2,9 @@
 
 ``runs/<env>/<agent>/seed<seed>/<YYYY-mm-dd_HH-MM-SS>/`` holds ``config.yaml`` (fully resolved),
 ``run.json`` (env, agent, seed, status, times), ``metrics.csv``, ``eval.jsonl``, ``tb/``, ``checkpoints/``,
-``videos/`` and, at the end, ``summary.json`` / ``summary.md``.
+``videos/``, ``.lock`` (held by the live process, :mod:`agents.runtime.lock`) and, at the end,
+``summary.json`` / ``summary.md``. ``run.json``'s ``status`` is ``running``, ``finished``, ``failed`` (with
+``error``) or ``interrupted``; :func:`effective_status` reports a dead ``running`` run as ``killed``.
 """
 
 from __future__ import annotations
