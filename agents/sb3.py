@@ -175,8 +175,8 @@ class SB3Learner(Learner):
 
     @property
     def arrays_in_steps(self) -> bool:
-        """The replay buffer goes into ``checkpoints/last`` only (the runtime reads this)."""
-        return False
+        """Off-policy: the replay buffer goes into ``checkpoints/last`` only (the runtime reads this)."""
+        return self.on_policy
 
     def _setup(self) -> None:
         if self._callback is None:

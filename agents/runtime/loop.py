@@ -213,7 +213,7 @@ def _run(
         learner.on_segment_end(segment - 1)
         for note in point.notes:
             print(note)
-        if not point.arrays and learner.arrays():
+        if not arrays_in_steps and point.checkpoint.name != "last":
             print(f"note: {point.checkpoint.name} holds no replay arrays; continuing with an empty buffer")
         print(f"Resuming {run_dir} at step {learner.num_steps} from checkpoints/{point.checkpoint.name}")
 
