@@ -4,7 +4,8 @@ Loads the run's ``config.yaml`` and a checkpoint (``checkpoint=best`` by default
 ``step_<N>``) and runs the evaluation protocol (agents/runtime/evaluation.py) on a fresh eval env.
 Results are printed and appended to ``<run>/evaluations/<checkpoint>_<time>.jsonl``; videos go to
 ``<run>/videos/``. Options: ``episodes=<n>``, ``video=true|false``, ``deterministic=true|false``,
-``seed=<n>`` (default: the run's eval seed), ``checkpoint=best|last|step_<N>``.
+``seed=<n>`` (default: the run's eval seed), ``checkpoint=best|last|step_<N>|<N>``
+(an unknown name lists the existing checkpoints).
 
 Classification learners (the noise mask) also take ``split=<name>`` (``train``, ``val``, ``test``,
 ``unseen_test``... whatever the env holds): the metrics of each classifier in the checkpoint on that data
@@ -26,12 +27,12 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 from agents import callable_module
-from agents.core.base import SplitError
-from agents.runtime.checkpoint import CheckpointError, load_checkpoint
-from agents.runtime.rundir import RunDirError, read_config
+from agents.runtime.checkpoint import load_checkpoint, resolve_checkpoint
+from agents.runtime.errors import CheckpointError, report
+from agents.runtime.rundir import read_config
 
 USAGE = (
-    "usage: python -m agents.evaluate run=<run dir> [checkpoint=best|last|step_<N>] [episodes=10] "
+    "usage: python -m agents.evaluate run=<run dir> [checkpoint=best|last|step_<N>|<N>] [episodes=10] "
     "[video=false] [deterministic=true] [seed=<n>]\n"
     "       python -m agents.evaluate run=<run dir> split=<train|val|test|...> [checkpoint=last|best|step_<N>]"
 )
@@ -140,15 +141,27 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def _load(run: Path, checkpoint: str) -> tuple[Any, Path, Any]:
     """The run's config, the resolved checkpoint directory and a learner restored from it."""
-    from agents.runtime.loop import build_learner
+    from agents.runtime.loop import build_learner, class_path, learner_class
 
     cfg = read_config(run)
-    ckpt = run / "checkpoints" / checkpoint
-    if checkpoint == "best" and not ckpt.exists():
-        ckpt = run / "checkpoints" / "last"
+    if checkpoint == "best" and not (run / "checkpoints" / "best" / "state.pt").exists():
+        checkpoint = "last"
+    ckpt = resolve_checkpoint(run / "checkpoints", checkpoint)
     state, _ = load_checkpoint(ckpt, with_arrays=False)
+    expected = class_path(learner_class(cfg))
+    if state.get("learner_class") != expected:
+        raise CheckpointError(
+            f"{ckpt / 'state.pt'} was written by learner {state.get('learner_class') or 'unknown'}, not "
+            f"{expected} of this run's config.yaml; pass the run directory the checkpoint belongs to"
+        )
     learner = build_learner(cfg)
-    learner.load_state_dict(state["learner"])
+    try:
+        learner.load_state_dict(state["learner"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as err:
+        learner.close()
+        raise CheckpointError(
+            f"{ckpt / 'state.pt'} does not fit the learner of {run / 'config.yaml'} ({type(err).__name__})"
+        ) from None
     learner.num_steps = int(state["step"])
     return cfg, ckpt, learner
 
@@ -171,9 +184,8 @@ def main() -> None:
                 deterministic=_bool(args["deterministic"]) if "deterministic" in args else None,
                 seed=int(args["seed"]) if "seed" in args else None,
             )
-    except (CheckpointError, RunDirError, SplitError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except Exception as err:  # one line for user errors, the traceback for bugs (agents/runtime/errors.py)
+        raise SystemExit(report(err)) from None
 
 
 callable_module(__name__)  # issue 14: `from agents import evaluate` calls agents.api.evaluate

@@ -3,8 +3,10 @@
 SB3's own ``learn()`` is replaced by the same collect → train loop run segment by segment, so these agents
 get pgsuite's CLI, run directory, logging, evaluation protocol and exact resume. Checkpoints hold the
 policy, every optimizer, SB3's counters, ``VecNormalize`` statistics (resuming without them silently
-changes the policy's inputs) and, for off-policy algorithms, the replay buffer as NumPy arrays — never
-SB3's pickled ``.zip``, which could run code when loaded.
+changes the policy's inputs) and, for off-policy algorithms, the replay buffer as NumPy arrays — never SB3's pickled ``.zip``, which could run
+code when loaded. The replay buffer is saved only up to its filled size, compressed, and only in
+``checkpoints/last`` (step checkpoints keep weights and optimizers; issue 20), and metrics are yielded every
+``run.log_every`` env steps rather than every step.
 
 At each checkpoint boundary the training envs are reset with seeds derived from the segment index
 (:meth:`SB3Learner.on_segment_end`); the episode in progress is cut there with a bootstrapped value, which is
@@ -13,6 +15,7 @@ what makes a resumed run identical to an uninterrupted one without pickling envi
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import reduce
@@ -31,10 +34,32 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
 from agents.core.base import Learner, LearnerConfig
+from agents.core.config import ConfigError
 from agents.core.env_factory import EnvFactory
 from agents.core.seeding import derive_seed
+from agents.core.validate import check_choice, check_kwargs
 
 ALGOS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "a2c": A2C, "sac": SAC, "td3": TD3}
+# Action spaces each algorithm supports (SB3 docs, "RL Algorithms" table).
+_ACTION_SPACES: dict[str, tuple[type[gym.Space], ...]] = {
+    "ppo": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "a2c": (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary),
+    "sac": (gym.spaces.Box,),
+    "td3": (gym.spaces.Box,),
+}
+# Constructor arguments pgsuite sets itself.
+_MANAGED = {"policy", "env", "seed", "device", "verbose", "_init_setup_model", "tensorboard_log"}
+
+
+def check_hyperparams(algo: str, hyperparams: dict[str, Any]) -> None:
+    """Unknown keys of ``agent.hyperparams`` (checked against the SB3 algorithm's signature) → ConfigError."""
+    params = set(inspect.signature(ALGOS[algo].__init__).parameters) - {"self", "kwargs"}
+    managed = sorted(set(hyperparams) & _MANAGED)
+    if managed:
+        raise ConfigError(
+            f"agent.hyperparams.{managed[0]} is set by pgsuite; remove it (use {managed[0]}=...)"
+        )
+    check_kwargs(ALGOS[algo].__name__, hyperparams, params - _MANAGED, "agent.hyperparams.")
 
 
 @dataclass
@@ -104,11 +129,20 @@ class SB3Learner(Learner):
 
     def __init__(self, cfg: SB3Config, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)
-        if cfg.algo not in ALGOS:
-            raise ValueError(f"agent.algo must be one of {sorted(ALGOS)}, got {cfg.algo!r}")
+        check_choice("agent.algo", cfg.algo, ALGOS)
+        check_hyperparams(cfg.algo, cfg.hyperparams)
         if env.cfg.kind != "gym":
-            raise ValueError(
-                f"SB3 agents train single-agent gymnasium envs; {env.id} is a {env.cfg.kind} env"
+            raise ConfigError(
+                f"SB3 agents train single-agent gymnasium envs; {env.id} is a {env.cfg.kind} env: "
+                f"use the env's default agent"
+            )
+        probe = env.make()
+        action_space = probe.action_space
+        probe.close()
+        if not isinstance(action_space, _ACTION_SPACES[cfg.algo]):
+            raise ConfigError(
+                f"agent.algo={cfg.algo} needs a {' or '.join(t.__name__ for t in _ACTION_SPACES[cfg.algo])} "
+                f"action space; {env.id} has {action_space}: use agent=sb3-ppo or agent=sb3-a2c"
             )
         thunks = [_monitored(t) for t in env.make_thunks(seed)]
         venv = (
@@ -142,6 +176,16 @@ class SB3Learner(Learner):
     def on_policy(self) -> bool:
         return isinstance(self.model, OnPolicyAlgorithm)
 
+    @property
+    def warmup_steps(self) -> int:
+        """Env steps of random collection before updates (``learning_starts``; 0 on-policy)."""
+        return 0 if self.on_policy else int(self.model.learning_starts)
+
+    @property
+    def arrays_in_steps(self) -> bool:
+        """Off-policy: the replay buffer goes into ``checkpoints/last`` only (the runtime reads this)."""
+        return self.on_policy
+
     def _setup(self) -> None:
         if self._callback is None:
             total = max((self.total_steps or self.model.num_timesteps + 1) - self.model.num_timesteps, 1)
@@ -151,6 +195,9 @@ class SB3Learner(Learner):
     def train_until(self, step: int) -> Iterator[dict[str, float]]:
         self._setup()
         model, callback = self.model, self._callback
+        log_every = int(getattr(self, "log_every", 1000))
+        next_log = (model.num_timesteps // log_every + 1) * log_every
+        pending: dict[str, float] = {}
         while model.num_timesteps < step:
             if isinstance(model, OnPolicyAlgorithm):
                 model.collect_rollouts(
@@ -175,7 +222,11 @@ class SB3Learner(Learner):
                     if gradient_steps > 0:
                         model.train(batch_size=model.batch_size, gradient_steps=gradient_steps)
             self.num_steps = model.num_timesteps
-            yield {**self._stats.pop(), **self._pop_sb3_metrics()}
+            pending.update(self._pop_sb3_metrics())
+            if self.num_steps >= next_log or self.num_steps >= step:
+                next_log = (self.num_steps // log_every + 1) * log_every
+                yield {**self._stats.pop(), **pending}
+                pending = {}
 
     def _pop_sb3_metrics(self) -> dict[str, float]:
         logger = self.model.logger
@@ -236,16 +287,18 @@ class SB3Learner(Learner):
             _load_rms_state(self.venv, state["vecnormalize"])
 
     def arrays(self) -> dict[str, np.ndarray]:
+        """The replay buffer's filled slots (``pos``/``full`` and one array per field)."""
         buffer = getattr(self.model, "replay_buffer", None)
         if buffer is None:
             return {}
+        filled = buffer.buffer_size if buffer.full else buffer.pos
         out: dict[str, np.ndarray] = {"pos": np.array(buffer.pos), "full": np.array(buffer.full)}
         for key in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
             value = getattr(buffer, key, None)
             if isinstance(value, dict):
-                out.update({f"{key}/{k}": v for k, v in value.items()})
+                out.update({f"{key}/{k}": v[:filled] for k, v in value.items()})
             elif value is not None:
-                out[key] = value
+                out[key] = value[:filled]
         return out
 
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -258,9 +311,9 @@ class SB3Learner(Learner):
                 continue
             if "/" in name:
                 key, sub = name.split("/", 1)
-                getattr(buffer, key)[sub][...] = value
+                getattr(buffer, key)[sub][: len(value)] = value
             else:
-                getattr(buffer, name)[...] = value
+                getattr(buffer, name)[: len(value)] = value
 
     def close(self) -> None:
         self.venv.close()

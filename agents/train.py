@@ -27,8 +27,7 @@ from omegaconf import DictConfig
 from agents import callable_module
 from agents.core.config import ConfigError, compose_run_config
 from agents.core.precheck import preflight, usage
-from agents.runtime.checkpoint import CheckpointError
-from agents.runtime.rundir import RunDirError
+from agents.runtime.errors import report
 
 __all__ = ["main", "preflight"]
 
@@ -41,9 +40,8 @@ def _hydra_main(cfg: DictConfig) -> str:
     try:
         run_cfg = compose_run_config(cfg, overrides)
         return str(train(run_cfg))
-    except (ConfigError, CheckpointError, RunDirError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except Exception as err:  # one line for user errors, the traceback for bugs (agents/runtime/errors.py)
+        raise SystemExit(report(err)) from None
 
 
 def main() -> None:
@@ -52,14 +50,12 @@ def main() -> None:
         try:
             print(usage(sys.argv[1:]))
         except ConfigError as err:
-            print(f"error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
+            raise SystemExit(report(err)) from None
         raise SystemExit(0)
     try:
         sys.argv = [sys.argv[0], *preflight(sys.argv[1:])]
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(report(err)) from None
     _hydra_main()
 
 

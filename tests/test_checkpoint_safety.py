@@ -101,3 +101,41 @@ def test_manager_keeps_n_and_writes_last_and_best(tmp_path):
     assert load_checkpoint(manager.last)[0]["step"] == 3
     assert load_checkpoint(manager.best)[0]["step"] == 2
     assert not list((tmp_path / "checkpoints").glob(".*"))  # no temporary directories left
+
+
+def test_random_bytes_are_called_corrupted_not_unsafe(tmp_path):
+    import os
+
+    path = tmp_path / "ckpt"
+    path.mkdir()
+    (path / "state.pt").write_bytes(os.urandom(2048))
+    with pytest.raises(CheckpointError, match="corrupted or truncated") as caught:
+        load_checkpoint(path)
+    assert "execute code" not in str(caught.value)
+
+
+def test_crash_leftovers_are_cleaned_and_newest_intact_is_found(tmp_path):
+    from agents.runtime.checkpoint import cleanup, load_newest_intact
+
+    manager = CheckpointManager(tmp_path / "checkpoints", keep=3)
+    for step in (1, 2):
+        manager.save(step, {"step": step}, {"buf": np.arange(step)}, is_best=False)
+    ckpts = tmp_path / "checkpoints"
+    (ckpts / "last").rename(ckpts / ".last.old")  # killed between the two renames of a `last` update
+    (ckpts / ".step_0000000003.tmp").mkdir()
+    (ckpts / "step_0000000002" / "state.pt").unlink()
+    (ckpts / "step_0000000002" / "state.pt").write_bytes(b"cut")
+    assert sorted(cleanup(ckpts)) == [".last.old -> last", ".step_0000000003.tmp"]
+    path, state, arrays, problems = load_newest_intact(ckpts)
+    assert path.name == "last" and state["step"] == 2 and len(arrays["buf"]) == 2
+    (ckpts / "last" / "state.pt").unlink()
+    path, state, _, problems = load_newest_intact(ckpts)
+    assert path.name == "step_0000000001" and len(problems) == 1  # step 2 is unreadable
+
+
+def test_arrays_only_in_last(tmp_path):
+    manager = CheckpointManager(tmp_path / "c", keep=2, arrays_in_steps=False, compress=True)
+    manager.save(5, {"step": 5}, {"buf": np.zeros(10_000)}, is_best=False)
+    assert not (tmp_path / "c" / "step_0000000005" / "arrays.npz").exists()
+    assert (tmp_path / "c" / "last" / "arrays.npz").stat().st_size < 10_000  # compressed zeros
+    assert load_checkpoint(tmp_path / "c" / "last")[1]["buf"].shape == (10_000,)

@@ -294,3 +294,18 @@ def test_real_runs_plot_and_report(tmp_path):
     damaged = next(r for r in runs2 if r.path == copy)
     assert "metrics.csv missing" in damaged.notes and any("dropped 1" in n for n in damaged.notes)
     assert report.main([str(root), "reps=50", "method_figures=false", "formats=png"]) == 0
+
+
+def test_failed_and_killed_runs_are_listed_apart(tmp_path):
+    root = tmp_path / "runs"
+    write_run(root / "cartpole/ppo/seed0/t", "cartpole", "ppo", 0, 30.0)
+    failed = write_run(root / "cartpole/ppo/seed1/t", "cartpole", "ppo", 1, 60.0, status="failed")
+    info = json.loads((failed / "run.json").read_text())
+    (failed / "run.json").write_text(json.dumps({**info, "error": "OSError: No space left on device"}))
+    write_run(root / "cartpole/ppo/seed2/t", "cartpole", "ppo", 2, 90.0, status="running")  # no lock holder
+    out = tmp_path / "report"
+    assert report.main([str(root), f"out={out}", "reps=50"]) == 0
+    text = (out / "report.md").read_text()
+    section = text.split("## Failed, killed and interrupted runs")[1].split("##")[0]
+    assert "**failed** cartpole / ppo seed 1" in section and "No space left on device" in section
+    assert "**killed** cartpole / ppo seed 2" in section and "seed 0" not in section

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from agents.runtime.checkpoint import load_checkpoint
+from agents.runtime.rundir import effective_status
 from tests.conftest import ROOT, cli_env
 
 CASES = {
@@ -81,6 +82,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(tmp_path, case):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert json.loads((killed_dir / "run.json").read_text())["status"] == "running"
+    assert effective_status(killed_dir) == "killed"  # the kernel released the dead process's lock
 
     resumed = _train([*_args(tmp_path, "killed", case), "resume=auto"])
     out, _ = resumed.communicate(timeout=600)

@@ -51,12 +51,14 @@ class Run:
     Attributes:
         path: the run directory.
         env / agent / seed: from ``run.json``, else ``config.yaml`` (``env.name``, ``agent.name``, ``seed``).
-        status: ``finished``, ``running`` (in progress, or killed) or ``unknown``.
+        status: ``finished``, ``running``, ``failed``, ``interrupted``, ``killed`` (``running`` in run.json
+            but no live process holds the run's lock) or ``unknown``.
         config: the resolved config as a nested dict (empty when unreadable).
         metrics: ``metrics.csv`` as a DataFrame with float columns (``None`` when missing/unreadable).
         evals: ``eval.jsonl`` as a DataFrame, one row per evaluation episode (``None`` when missing).
         summary: ``summary.json`` (``None`` when missing).
         notes: non-fatal problems found while reading (dropped lines, missing files).
+        error: the one-line cause of a ``failed`` run (run.json ``error``).
     """
 
     path: Path
@@ -69,6 +71,7 @@ class Run:
     evals: pd.DataFrame | None = None
     summary: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    error: str | None = None
 
     @property
     def group(self) -> tuple[str, str]:
@@ -141,13 +144,18 @@ def load_run(path: str | Path) -> Run:
         match = re.search(r"seed(\d+)", str(path))
         seed = int(match.group(1)) if match else None
     status = str(info.get("status") or "unknown")
+    if status == "running":
+        from agents.runtime.lock import is_locked
+
+        status = "running" if is_locked(path) else "killed"
     metrics = read_metrics_csv(path / "metrics.csv", notes)
     evals = read_eval_jsonl(path / "eval.jsonl", notes)
     if (metrics is None or metrics.empty) and (evals is None or evals.empty):
         reason = "; ".join(notes) or "no data rows"
         raise RunReadError(f"no usable metrics.csv or eval.jsonl ({reason})")
     summary = _read_json(path / "summary.json", notes, required=False) or None
-    return Run(path, str(env), str(agent), seed, status, config, metrics, evals, summary, notes)
+    error = info.get("error")
+    return Run(path, str(env), str(agent), seed, status, config, metrics, evals, summary, notes, error)
 
 
 # -- grouping -----------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ class RunConfig:
     checkpoint_every: int | None = None
     keep_checkpoints: int = 3
     save_arrays: bool = True
+    log_every: int = 1000  # env steps between metric rows of learners that yield every step (SB3)
     progress: bool = True
 
 
@@ -152,7 +153,7 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
     for section, schema in _SECTIONS.items():
         cfg[section] = _typed(section, cfg.get(section, {}), schema)
     cfg.env = _typed("env", cfg.env, EnvConfig)
-    for key in ("total_steps", "eval_every", "checkpoint_every"):
+    for key in ("total_steps", "eval_every", "checkpoint_every", "log_every", "keep_checkpoints"):
         value = cfg.run[key]
         if value is None:
             raise ConfigError(
@@ -162,6 +163,9 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
             raise ConfigError(f"run.{key} must be positive, got {value}")
     if cfg.eval.episodes is None:
         cfg.eval.episodes = 10
+    from agents.core.validate import check_root_types
+
+    check_root_types(cfg)
     return cfg
 
 

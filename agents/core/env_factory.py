@@ -84,6 +84,10 @@ class EnvFactory:
         if self.cfg.max_episode_steps is not None:
             kwargs["max_episode_steps"] = self.cfg.max_episode_steps
         env = gym.make(self.cfg.id, render_mode=render_mode, **kwargs)
+        if self.cfg.family == "classic":
+            from envs.action_checks import CheckedActions
+
+            env = CheckedActions(env)  # gymnasium's own envs assert or accept NaN (issue 20)
         if seed is not None:
             env.reset(seed=seed)
             env.action_space.seed(seed)

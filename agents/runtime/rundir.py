@@ -2,7 +2,9 @@
 
 ``runs/<env>/<agent>/seed<seed>/<YYYY-mm-dd_HH-MM-SS>/`` holds ``config.yaml`` (fully resolved),
 ``run.json`` (env, agent, seed, status, times), ``metrics.csv``, ``eval.jsonl``, ``tb/``, ``checkpoints/``,
-``videos/`` and, at the end, ``summary.json`` / ``summary.md``.
+``videos/``, ``.lock`` (held by the live process, :mod:`agents.runtime.lock`) and, at the end,
+``summary.json`` / ``summary.md``. ``run.json``'s ``status`` is ``running``, ``finished``, ``failed`` (with
+``error``) or ``interrupted``; :func:`effective_status` reports a dead ``running`` run as ``killed``.
 """
 
 from __future__ import annotations
@@ -15,51 +17,62 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from agents.runtime.errors import RunDirError
+
 # Config keys that may differ between a run and its resumption (budget extension, logging, resume itself).
 _RESUME_MUTABLE = ("resume", "run.", "eval.", "logger.", "device", "budget.")
 
 
-class RunDirError(RuntimeError):
-    """A run directory cannot be created or resumed; the message says why and what to do."""
-
-
 def new_run_dir(root: str | Path, env: str, agent: str, seed: int, name: str | None = None) -> Path:
-    """Create a fresh run directory (a numeric suffix avoids collisions within one second)."""
+    """Create a fresh run directory; a numeric suffix avoids collisions (``mkdir`` claims it atomically)."""
     base = Path(root) / name if name else Path(root) / env / agent / f"seed{seed}"
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     path = base if name else base / stamp
+    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = 1
-    while path.exists() and (path / "run.json").exists():
+    while True:
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            if name and not (path / "run.json").exists():
+                return path  # an empty directory of this name: take it (the run lock arbitrates)
         path = base / f"{stamp}_{suffix}" if not name else Path(f"{base}_{suffix}")
         suffix += 1
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+
+
+def has_checkpoints(path: Path) -> bool:
+    """Whether ``path/checkpoints`` holds ``last`` or a ``step_<N>`` (readability is checked on load)."""
+    ckpts = Path(path) / "checkpoints"
+    return ckpts.is_dir() and any(
+        (p / "state.pt").exists() or p.name.startswith(".") for p in ckpts.iterdir() if p.name != "best"
+    )
 
 
 def find_resumable(root: str | Path, env: str, agent: str, seed: int) -> Path | None:
-    """The newest run directory of (env, agent, seed) that has a ``checkpoints/last``."""
+    """The newest run directory of (env, agent, seed) that has a checkpoint to continue from."""
     base = Path(root) / env / agent / f"seed{seed}"
-    if not base.exists():
+    if not base.is_dir():
         return None
-    candidates = [p for p in base.iterdir() if (p / "checkpoints" / "last" / "state.pt").exists()]
+    candidates = [p for p in base.iterdir() if p.is_dir() and has_checkpoints(p)]
     return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
 def resolve_resume(cfg: DictConfig) -> Path | None:
-    """The run directory to continue, from ``resume=never|auto|<path>``."""
+    """The run directory to continue, from ``resume=never|auto|<path>`` (nothing is written)."""
     resume = str(cfg.resume)
     if resume in ("never", "false", "False", "None", "null"):
         return None
     if resume == "auto":
         if cfg.run.name:
             path = Path(cfg.run.root) / cfg.run.name
-            return path if (path / "checkpoints" / "last" / "state.pt").exists() else None
+            return path if has_checkpoints(path) else None
         return find_resumable(cfg.run.root, cfg.env.name, cfg.agent.name, int(cfg.seed))
     path = Path(resume)
-    if not (path / "checkpoints" / "last" / "state.pt").exists():
+    if not (path / "config.yaml").exists() or not has_checkpoints(path):
         raise RunDirError(
-            f"resume={resume}: no checkpoints/last/state.pt in that directory; pass a run directory "
-            f"(runs/<env>/<agent>/seed<k>/<time>) or resume=auto"
+            f"resume={resume}: not a run directory with checkpoints (no config.yaml, or no checkpoints/last "
+            f"or step_<N>); pass a run directory (runs/<env>/<agent>/seed<k>/<time>) or resume=auto"
         )
     return path
 
@@ -91,22 +104,48 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def write_config(path: Path, cfg: DictConfig) -> None:
-    (path / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    tmp = path / ".config.yaml.tmp"
+    tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    tmp.replace(path / "config.yaml")
 
 
 def read_config(path: Path) -> DictConfig:
     file = Path(path) / "config.yaml"
     if not file.exists():
         raise RunDirError(f"{file} not found: {path} is not a pgsuite run directory")
-    return OmegaConf.load(file)  # type: ignore[return-value]
+    try:
+        return OmegaConf.load(file)  # type: ignore[return-value]
+    except Exception as err:  # any YAML/OmegaConf error: the same to the user
+        raise RunDirError(
+            f"{file} cannot be read ({type(err).__name__}); the run directory is damaged"
+        ) from None
+
+
+def read_run_info(path: Path) -> dict[str, Any]:
+    """``run.json`` of a run directory ({} when absent or unreadable)."""
+    try:
+        info = json.loads((Path(path) / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def effective_status(path: Path) -> str:
+    """run.json's status, with ``killed`` for a run that says ``running`` but whose lock no process holds."""
+    from agents.runtime.lock import is_locked
+
+    status = str(read_run_info(path).get("status", "unknown"))
+    if status == "running" and not is_locked(path):
+        return "killed"
+    return status
 
 
 def write_run_info(path: Path, **fields: Any) -> None:
-    """Merge ``fields`` into ``run.json``."""
+    """Merge ``fields`` into ``run.json`` (atomically)."""
     file = path / "run.json"
-    info = json.loads(file.read_text()) if file.exists() else {}
+    info = read_run_info(path)
     info.update(fields)
-    tmp = file.with_suffix(".tmp")
+    tmp = path / ".run.json.tmp"
     tmp.write_text(json.dumps(info, indent=2))
     tmp.replace(file)
 

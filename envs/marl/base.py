@@ -14,6 +14,8 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
+from envs.action_checks import discrete_action
+
 
 class TeamParallelEnv(ParallelEnv):
     """Base class: ``n_agents`` agents named ``agent_0 … agent_{n-1}`` with identical spaces.
@@ -84,12 +86,7 @@ class TeamParallelEnv(ParallelEnv):
             raise ValueError(f"actions are missing for agents {missing}; pass one action per live agent")
         joint = np.empty(self.n_agents, dtype=np.int64)
         for i, agent in enumerate(self.possible_agents):
-            a = actions[agent]
-            if not self.action_spaces[agent].contains(np.int64(a)):
-                raise ValueError(
-                    f"invalid action {a!r} for {agent}: expected an int in {self.action_spaces[agent]}"
-                )
-            joint[i] = int(a)
+            joint[i] = discrete_action(self.action_spaces[agent], actions[agent], agent)
         self._cycle += 1
         reward, terminated = self._transition(joint)
         truncated = (not terminated) and self._cycle >= self.max_cycles

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pettingzoo import ParallelEnv
 
+from envs.action_checks import discrete_action
+
 
 class MPESpread(ParallelEnv):
     """## Description
@@ -78,14 +80,11 @@ class MPESpread(ParallelEnv):
         return _f32(obs), {a: dict(infos.get(a, {})) for a in obs}
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        for agent, a in actions.items():
+        for agent in actions:
             if agent not in self.agents:
                 raise ValueError(f"action given for {agent!r}, which is not live; live agents: {self.agents}")
-            if not self.action_space(agent).contains(np.int64(a)):
-                raise ValueError(
-                    f"invalid action {a!r} for {agent}: expected an int in {self.action_space(agent)}"
-                )
-        obs, rewards, terms, truncs, infos = self._env.step({a: int(v) for a, v in actions.items()})
+        checked = {a: discrete_action(self.action_space(a), v, a) for a, v in actions.items()}
+        obs, rewards, terms, truncs, infos = self._env.step(checked)
         self.agents = list(self._env.agents)
         return (
             _f32(obs),
