@@ -72,7 +72,9 @@ class BayesNetPolicy(nn.Module):
         if parent_input == "joint":
             # Per-parent-action copies of the head, W_i + Σ_{j∈Pa_i} W_{i,j,a^j} (bilinear in features × parent
             # action); zero init, so each copy moves at the rate of the parent-free head under Adam (issue 15).
-            self.parent_weight = nn.Parameter(torch.zeros(n_agents, n_agents, n_actions, hidden + 1, n_actions))
+            self.parent_weight = nn.Parameter(
+                torch.zeros(n_agents, n_agents, n_actions, hidden + 1, n_actions)
+            )
         # Agent-specific heads as one batched weight (n, in, |A|); orthogonal init, gain 0.01 (MAPPO).
         weight = torch.empty(n_agents, in_head, n_actions)
         for i in range(n_agents):
