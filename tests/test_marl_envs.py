@@ -1,4 +1,4 @@
-"""PettingZoo API, seeding and dynamics of the MARL envs (envs/marl; papers/bn_marl.md, Secs. 9, 12)."""
+"""PettingZoo API, seeding and dynamics of the MARL envs (envs/marl)."""
 
 from __future__ import annotations
 

@@ -41,14 +41,19 @@ def fixed_parents(graph: str, n: int) -> list[list[int]]:
 
 
 class TabularBNPolicy:
-    """Tabular softmax BN joint policy over ``n`` agents with ``n_actions`` each, on ``n_states`` states."""
+    """Tabular softmax BN joint policies, one per seed (batched): θ_i (seeds, S, |A|^{|Pa_i|}, |A|) ~ N(0, 1)."""
 
-    def __init__(self, n: int, n_actions: int, n_states: int, parents: list[list[int]], seed: int) -> None:
+    def __init__(
+        self, n: int, n_actions: int, n_states: int, parents: list[list[int]], seeds: list[int]
+    ) -> None:
         self.n, self.m, self.parents = n, n_actions, parents
-        gen = torch.Generator().manual_seed(seed)
+        gens = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
         self.theta = [
-            torch.randn(
-                n_states, n_actions ** len(pa), n_actions, generator=gen, dtype=torch.float64
+            torch.stack(
+                [
+                    torch.randn(n_states, n_actions ** len(pa), n_actions, generator=g, dtype=torch.float64)
+                    for g in gens
+                ]
             ).requires_grad_(True)
             for pa in parents
         ]
@@ -64,19 +69,24 @@ class TabularBNPolicy:
         ]
 
     def factors(self) -> torch.Tensor:
-        """(n, S, A): π^i(a^i | s, a^{Pa_i}) for every joint action a."""
+        """(seeds, n, S, A): π^i(a^i | s, a^{Pa_i}) for every joint action a."""
         return torch.stack(
-            [torch.softmax(t, -1)[:, c, o] for t, c, o in zip(self.theta, self._cfg, self._own, strict=True)]
+            [
+                torch.softmax(t, -1)[:, :, c, o]
+                for t, c, o in zip(self.theta, self._cfg, self._own, strict=True)
+            ],
+            dim=1,
         )
 
 
 def exact_j(pi: torch.Tensor, model: dict[str, Any], mu: torch.Tensor) -> torch.Tensor:
-    """Differentiable J = μᵀ(I − γP_π)⁻¹R_π of a joint policy ``pi`` (S, A)."""
+    """Differentiable J = μᵀ(I − γP_π)⁻¹R_π of joint policies ``pi`` (..., S, A) → (...)."""
     transition = torch.as_tensor(model["transition"], dtype=torch.float64)
     reward = torch.as_tensor(model["reward"], dtype=torch.float64)
-    p_pi = torch.einsum("sa,sat->st", pi, transition)
-    eye = torch.eye(pi.shape[0], dtype=torch.float64)
-    return mu @ torch.linalg.solve(eye - float(model["gamma"]) * p_pi, (pi * reward).sum(-1))
+    p_pi = torch.einsum("...sa,sat->...st", pi, transition)
+    eye = torch.eye(pi.shape[-2], dtype=torch.float64)
+    v = torch.linalg.solve(eye - float(model["gamma"]) * p_pi, (pi * reward).sum(-1, keepdim=True))
+    return (mu[:, None] * v).sum((-2, -1))
 
 
 def run_exact_pg(
@@ -84,31 +94,42 @@ def run_exact_pg(
     n: int,
     n_actions: int,
     graph: str,
-    seed: int,
+    seeds: list[int],
     iterations: int = 2000,
     lr: float = 0.01,
     clip: float = 1e3,
     objective_scale: float = 1.0,
     log_every: int = 10,
 ) -> dict[str, Any]:
-    """Train a tabular BN policy by exact PG; returns J/J* and NE-gap curves (every ``log_every`` iterations)."""
-    policy = TabularBNPolicy(n, n_actions, model["reward"].shape[0], fixed_parents(graph, n), seed)
-    opt = torch.optim.SGD(policy.theta, lr=lr)
+    """Exact PG from each seed's θ ~ N(0, 1) (independent runs, batched); J/J* and NE-gap curves (seeds, T).
+
+    Per seed: θ ← θ + lr·g·min(1, clip/‖g‖) with g = ∇(objective_scale·J) (SGD with gradient-norm clipping,
+    as the official ``update_policy``). Logged every ``log_every`` iterations and at the end.
+    """
+    policy = TabularBNPolicy(n, n_actions, model["reward"].shape[0], fixed_parents(graph, n), seeds)
     mu = torch.as_tensor(model["initial"], dtype=torch.float64)
     j_star = float(model["initial"] @ optimal_value(model))
     steps, ratio, gap = [], [], []
     for it in range(iterations + 1):
         factors = policy.factors()
-        j = exact_j(factors.prod(0), model, mu)
+        j = exact_j(factors.prod(1), model, mu)
         if it % log_every == 0 or it == iterations:
-            metrics = nash_gap(model, factors.detach().numpy(), n_actions)
+            metrics = [nash_gap(model, f.detach().numpy(), n_actions) for f in factors]
             steps.append(it)
-            ratio.append(metrics["j"] / j_star)
-            gap.append(metrics["ne_gap"])
+            ratio.append([m["j"] / j_star for m in metrics])
+            gap.append([m["ne_gap"] for m in metrics])
         if it == iterations:
             break
-        opt.zero_grad()
-        (-objective_scale * j).backward()
-        torch.nn.utils.clip_grad_norm_(policy.theta, clip)
-        opt.step()
-    return {"iterations": steps, "j_over_jstar": ratio, "ne_gap": gap, "j_star": j_star}
+        grads = torch.autograd.grad(objective_scale * j.sum(), policy.theta)
+        norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
+        scale = (clip / norm).clamp(max=1.0)
+        with torch.no_grad():
+            for theta, g in zip(policy.theta, grads, strict=True):
+                theta += lr * scale.view(-1, *(1,) * (g.dim() - 1)) * g
+    return {
+        "iterations": steps,
+        "j_over_jstar": np.array(ratio).T.tolist(),
+        "ne_gap": np.array(gap).T.tolist(),
+        "j_star": j_star,
+        "seeds": list(seeds),
+    }
