@@ -52,12 +52,20 @@ class BayesNetPolicy(nn.Module):
         obs_dim: per-agent observation size.
         n_actions: per-agent number of discrete actions |A|.
         hidden: trunk width (64).
-        parent_input: ``"trunk"`` (parents' one-hots are trunk inputs: state × parents jointly) or
-            ``"head"`` (the official code's additive head input; an ablation, see the module docstring).
+        parent_input: ``"joint"`` (default: parents' one-hots are trunk inputs *and* every parent configuration
+            has its own head copy), ``"trunk"`` (trunk inputs only) or ``"head"`` (the official code's additive
+            head input; an ablation, see the module docstring).
+        max_configs: cap on the number of per-configuration heads of ``"joint"``.
     """
 
     def __init__(
-        self, n_agents: int, obs_dim: int, n_actions: int, hidden: int = 64, parent_input: str = "joint"
+        self,
+        n_agents: int,
+        obs_dim: int,
+        n_actions: int,
+        hidden: int = 64,
+        parent_input: str = "joint",
+        max_configs: int = 1024,
     ) -> None:
         super().__init__()
         if parent_input not in PARENT_INPUTS:
@@ -70,11 +78,14 @@ class BayesNetPolicy(nn.Module):
         )
         in_head = hidden + (parents_dim if parent_input == "head" else 0)
         if parent_input == "joint":
-            # Per-parent-action copies of the head, W_i + Σ_{j∈Pa_i} W_{i,j,a^j} (bilinear in features × parent
-            # action); zero init, so each copy moves at the rate of the parent-free head under Adam (issue 15).
-            self.parent_weight = nn.Parameter(
-                torch.zeros(n_agents, n_agents, n_actions, hidden + 1, n_actions)
-            )
+            # One head per configuration of the parents' actions, W_{i,c} h + b_{i,c} added to the shared head
+            # (the tabular θ_i[s, c, ·] of the paper, with h for s): every configuration has as many parameters
+            # as the parent-free head, so under Adam it moves at the same rate. Zero init. Slots per agent j:
+            # 0 = not a parent, 1 + a^j = parent playing a^j; configurations beyond ``max_configs`` share heads
+            # (index modulo ``max_configs``; only large teams such as Aloha's 10 agents reach it).
+            self.n_configs = min((n_actions + 1) ** n_agents, max_configs)
+            self.config_weight = nn.Parameter(torch.zeros(n_agents, self.n_configs, hidden + 1, n_actions))
+            self.register_buffer("slot_base", (n_actions + 1) ** torch.arange(n_agents))
         # Agent-specific heads as one batched weight (n, in, |A|); orthogonal init, gain 0.01 (MAPPO).
         weight = torch.empty(n_agents, in_head, n_actions)
         for i in range(n_agents):
@@ -98,10 +109,17 @@ class BayesNetPolicy(nn.Module):
             x = self.trunk(torch.cat([obs, ids, parents], dim=-1))
         out = torch.einsum("bni,nia->bna", x, self.head_weight) + self.head_bias
         if self.parent_input == "joint":
-            masked = parents.view(*parents.shape[:2], self.n, self.n_actions)  # (B, i, j, |A|)
-            x1 = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
-            out = out + torch.einsum("bijc,bik,ijcka->bia", masked, x1, self.parent_weight)
+            out = out + self._config_logits(x, onehot, adj)
         return out
+
+    def _config_logits(self, x: torch.Tensor, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """(B, n, |A|): W_{i,c} [h, 1] of each agent's parent configuration c (straight-through in ``adj``)."""
+        codes = 1.0 + (onehot * torch.arange(self.n_actions, device=onehot.device)).sum(-1)  # (B, j): 1 + a^j
+        slots = adj.transpose(1, 2) * codes.unsqueeze(1)  # (B, i, j): 0 if j is not a parent of i
+        config = (slots.detach().round().long() * self.slot_base).sum(-1) % self.n_configs  # (B, i)
+        weight = self.config_weight[torch.arange(self.n, device=x.device), config]  # (B, n, hidden + 1, |A|)
+        x1 = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
+        return torch.einsum("bnk,bnka->bna", x1, weight)
 
     @torch.no_grad()
     def sample(

@@ -69,7 +69,7 @@ def test_bayes_net_sampling_follows_parents() -> None:
     policy = BayesNetPolicy(n_agents=3, obs_dim=2, n_actions=3)
     with torch.no_grad():
         policy.head_weight.normal_(0, 0.3)
-        policy.parent_weight.normal_(0, 0.5)
+        policy.config_weight.normal_(0, 0.5)
     obs = torch.randn(1, 3, 2).expand(4000, 3, 2)
     dag = fixed_dag("full", 4000, 3)
     actions, log_prob = policy.sample(obs, dag.adj, dag.order)

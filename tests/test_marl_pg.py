@@ -24,8 +24,8 @@ def test_per_factor_ppo_gradient_matches_exact_gradient_on_climbing() -> None:
     policy = BayesNetPolicy(n_agents=2, obs_dim=6, n_actions=3, hidden=8)
     with torch.no_grad():
         policy.head_weight.normal_(0, 0.5)
-        policy.parent_weight.normal_(0, 0.5)  # the parent-dependent part must be estimated too
-    params = [policy.head_weight, policy.head_bias, policy.parent_weight, *policy.trunk.parameters()]
+        policy.config_weight.normal_(0, 0.5)  # the parent-dependent part must be estimated too
+    params = [policy.head_weight, policy.head_bias, policy.config_weight, *policy.trunk.parameters()]
     obs = torch.zeros(1, 2, 6)
 
     joint = torch.cartesian_prod(torch.arange(3), torch.arange(3))
