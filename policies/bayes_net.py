@@ -1,10 +1,22 @@
-"""Bayesian-network joint policy π(a|o) = ∏_i π^i(a^i | o^i, a^{Pa_i}) over a DAG of agents (papers/bn_marl.md, Sec. 3).
+"""Bayesian-network joint policy π(a|o) = ∏_i π^i(a^i | o^i, a^{Pa_i}) over a DAG of agents.
 
-Each agent's factor sees its own observation (through a shared trunk with an agent-id one-hot) and the
-one-hot actions of its DAG parents, masked by the adjacency column (code ``act.py``: ``father_action *
-masks``); heads are agent-specific (code ``action_out_list[i]``). Actions are sampled in the DAG's
-topological order, so every parent acts before its children. The DAG comes from a fixed graph
-(``empty``/``full``/``random(p)``) or the learned, context-conditioned :class:`policies.dag.DAGGenerator`.
+Chen & Zhang, "Context-Aware Bayesian Network Actor-Critic Methods for Cooperative MARL", ICML 2023
+(arXiv 2306.01920), Sec. 3 (BN joint policy) and Sec. 5 (context-aware DAG); official code
+github.com/dchen48/BNPG @ b7cf8b2, ``onpolicy/algorithms/utils/act.py``.
+
+Each factor sees its own observation, an agent-id one-hot and the one-hot actions of its DAG parents,
+masked by the adjacency column (code ``father_action * masks``). Actions are sampled in the DAG's
+topological order, so every parent acts before its children.
+
+**Where the parents enter** (issue 15). The official deep code concatenates the parents' one-hots to the
+trunk features right before a linear head initialised with gain 0.01 (``parent_input="head"``, kept as an
+ablation). There the parent term is additive and state-independent (it cannot express AND/XOR-type
+dependence on two parents, which the tabular θ[s, a^{Pa_i}, a^i] can), and under Adam the parent-independent
+part of the logits moves ~64× faster (64 trunk features vs one one-hot weight per parent action), so
+measured on climbing with the full DAG π¹(·|a⁰) stayed the same for every a⁰ while the policy collapsed.
+The default ``parent_input="trunk"`` feeds the masked parent one-hots into the *trunk input* next to the
+observation, so the conditional is a joint function of state × parents and the parent part passes
+through exactly the same layers (same fan-in, same init, same head) as the observation part.
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ from torch import nn
 from torch.distributions import Categorical
 
 from policies.dag import GRAPH_MODES, DAGGenerator, DAGSample, fixed_dag
+
+PARENT_INPUTS = ("joint", "trunk", "head")
 
 
 def parse_graph(graph: str | None, p: float = 0.5) -> tuple[str, float]:
@@ -38,15 +52,40 @@ class BayesNetPolicy(nn.Module):
         obs_dim: per-agent observation size.
         n_actions: per-agent number of discrete actions |A|.
         hidden: trunk width (64).
+        parent_input: ``"joint"`` (default: parents' one-hots are trunk inputs *and* every parent configuration
+            has its own head copy), ``"trunk"`` (trunk inputs only) or ``"head"`` (the official code's additive
+            head input; an ablation, see the module docstring).
+        max_configs: cap on the number of per-configuration heads of ``"joint"``.
     """
 
-    def __init__(self, n_agents: int, obs_dim: int, n_actions: int, hidden: int = 64) -> None:
+    def __init__(
+        self,
+        n_agents: int,
+        obs_dim: int,
+        n_actions: int,
+        hidden: int = 64,
+        parent_input: str = "joint",
+        max_configs: int = 1024,
+    ) -> None:
         super().__init__()
-        self.n, self.n_actions = n_agents, n_actions
+        if parent_input not in PARENT_INPUTS:
+            raise ValueError(f"parent_input must be one of {PARENT_INPUTS}, got {parent_input!r}")
+        self.n, self.n_actions, self.parent_input = n_agents, n_actions, parent_input
+        parents_dim = n_agents * n_actions
+        trunk_in = obs_dim + n_agents + (0 if parent_input == "head" else parents_dim)
         self.trunk = nn.Sequential(
-            nn.Linear(obs_dim + n_agents, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
+            nn.Linear(trunk_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()
         )
-        in_head = hidden + n_agents * n_actions
+        in_head = hidden + (parents_dim if parent_input == "head" else 0)
+        if parent_input == "joint":
+            # One head per configuration of the parents' actions, W_{i,c} h + b_{i,c} added to the shared head
+            # (the tabular θ_i[s, c, ·] of the paper, with h for s): every configuration has as many parameters
+            # as the parent-free head, so under Adam it moves at the same rate. Zero init. Slots per agent j:
+            # 0 = not a parent, 1 + a^j = parent playing a^j; configurations beyond ``max_configs`` share heads
+            # (index modulo ``max_configs``; only large teams such as Aloha's 10 agents reach it).
+            self.n_configs = min((n_actions + 1) ** n_agents, max_configs)
+            self.config_weight = nn.Parameter(torch.zeros(n_agents, self.n_configs, hidden + 1, n_actions))
+            self.register_buffer("slot_base", (n_actions + 1) ** torch.arange(n_agents))
         # Agent-specific heads as one batched weight (n, in, |A|); orthogonal init, gain 0.01 (MAPPO).
         weight = torch.empty(n_agents, in_head, n_actions)
         for i in range(n_agents):
@@ -55,20 +94,32 @@ class BayesNetPolicy(nn.Module):
         self.head_bias = nn.Parameter(torch.zeros(n_agents, n_actions))
         self.register_buffer("agent_ids", torch.eye(n_agents))
 
-    def features(self, obs: torch.Tensor) -> torch.Tensor:
-        """(B, n, obs_dim) → (B, n, hidden) trunk features."""
-        ids = self.agent_ids.expand(obs.shape[0], -1, -1)
-        return self.trunk(torch.cat([obs, ids], dim=-1))
-
     def parent_inputs(self, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
         """(B, n, |A|) one-hot actions and (B, n, n) adjacency → (B, n, n·|A|): row i holds onehot(a^j)·adj[j, i]."""
         masked = adj.transpose(1, 2).unsqueeze(-1) * onehot.unsqueeze(1)  # (B, i, j, |A|)
         return masked.flatten(2)
 
-    def logits(self, feats: torch.Tensor, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """(B, n, |A|) logits of every factor given the (possibly partial) joint action ``onehot``."""
-        x = torch.cat([feats, self.parent_inputs(onehot, adj)], dim=-1)
-        return torch.einsum("bni,nia->bna", x, self.head_weight) + self.head_bias
+    def logits(self, obs: torch.Tensor, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """(B, n, |A|) logits of every factor given obs (B, n, d) and the (partial) joint action ``onehot``."""
+        ids = self.agent_ids.expand(obs.shape[0], -1, -1)
+        parents = self.parent_inputs(onehot, adj)
+        if self.parent_input == "head":
+            x = torch.cat([self.trunk(torch.cat([obs, ids], dim=-1)), parents], dim=-1)
+        else:
+            x = self.trunk(torch.cat([obs, ids, parents], dim=-1))
+        out = torch.einsum("bni,nia->bna", x, self.head_weight) + self.head_bias
+        if self.parent_input == "joint":
+            out = out + self._config_logits(x, onehot, adj)
+        return out
+
+    def _config_logits(self, x: torch.Tensor, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
+        """(B, n, |A|): W_{i,c} [h, 1] of each agent's parent configuration c (straight-through in ``adj``)."""
+        codes = 1.0 + (onehot * torch.arange(self.n_actions, device=onehot.device)).sum(-1)  # (B, j): 1 + a^j
+        slots = adj.transpose(1, 2) * codes.unsqueeze(1)  # (B, i, j): 0 if j is not a parent of i
+        config = (slots.detach().round().long() * self.slot_base).sum(-1) % self.n_configs  # (B, i)
+        weight = self.config_weight[torch.arange(self.n, device=x.device), config]  # (B, n, hidden + 1, |A|)
+        x1 = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
+        return torch.einsum("bnk,bnka->bna", x1, weight)
 
     @torch.no_grad()
     def sample(
@@ -80,14 +131,13 @@ class BayesNetPolicy(nn.Module):
         consistent with ``order``), so the factor of ``order[:, k]`` is fully determined.
         """
         b = obs.shape[0]
-        feats = self.features(obs)
         onehot = obs.new_zeros(b, self.n, self.n_actions)
         actions = torch.zeros(b, self.n, dtype=torch.long, device=obs.device)
         log_prob = obs.new_zeros(b, self.n)
         rows = torch.arange(b, device=obs.device)
         for k in range(self.n):
             agent = order[:, k]
-            logits = self.logits(feats, onehot, adj)[rows, agent]  # (B, |A|)
+            logits = self.logits(obs, onehot, adj)[rows, agent]  # (B, |A|)
             dist = Categorical(logits=logits)
             a = logits.argmax(-1) if deterministic else dist.sample()
             actions[rows, agent] = a
@@ -104,15 +154,25 @@ class BayesNetPolicy(nn.Module):
         parents' actions themselves are data (code: parent actions detached).
         """
         onehot = nn.functional.one_hot(actions, self.n_actions).to(obs.dtype)
-        dist = Categorical(logits=self.logits(self.features(obs), onehot, adj))
+        dist = Categorical(logits=self.logits(obs, onehot, adj))
         return dist.log_prob(actions), dist.entropy()
+
+    @torch.no_grad()
+    def conditional(self, obs: torch.Tensor, agent: int, parent_actions: dict[int, int]) -> torch.Tensor:
+        """π^agent(· | obs, a^{Pa} = parent_actions) (|A|,) for one observation (n, d); parents = dict keys."""
+        adj = obs.new_zeros(1, self.n, self.n)
+        onehot = obs.new_zeros(1, self.n, self.n_actions)
+        for j, a in parent_actions.items():
+            adj[0, j, agent] = 1.0
+            onehot[0, j, a] = 1.0
+        return torch.softmax(self.logits(obs[None], onehot, adj)[0, agent], -1)
 
 
 class BayesNetJointPolicy(nn.Module):
     """DAG source + :class:`BayesNetPolicy`: the full joint policy of BN-MAPPO.
 
     Args:
-        n_agents, obs_dim, n_actions, hidden: as in :class:`BayesNetPolicy`.
+        n_agents, obs_dim, n_actions, hidden, parent_input: as in :class:`BayesNetPolicy`.
         context_dim: size of the DAG generator's context (only for ``graph="learned"``).
         graph: ``empty``, ``full``, ``random`` / ``random(p)`` or ``learned`` (None → learned).
         graph_p: edge probability of ``random`` graphs.
@@ -129,11 +189,12 @@ class BayesNetJointPolicy(nn.Module):
         graph_p: float = 0.5,
         hidden: int = 64,
         dag_kwargs: dict | None = None,
+        parent_input: str = "joint",
     ) -> None:
         super().__init__()
         self.graph, self.graph_p = parse_graph(graph, graph_p)
         self.n = n_agents
-        self.actor = BayesNetPolicy(n_agents, obs_dim, n_actions, hidden)
+        self.actor = BayesNetPolicy(n_agents, obs_dim, n_actions, hidden, parent_input)
         self.dag = (
             DAGGenerator(context_dim, n_agents, **(dag_kwargs or {})) if self.graph == "learned" else None
         )

@@ -1,4 +1,4 @@
-"""Differentiable, context-conditioned DAG sampling over agents (DP-DAG; papers/bn_marl.md, Secs. 5–6).
+"""Differentiable, context-conditioned DAG sampling over agents (DP-DAG; Chen & Zhang, ICML 2023, Sec. 5).
 
 DP-DAG (Charpentier, Kibler & Günnemann, ICLR 2022) samples a DAG in two steps, so every sample is acyclic
 by construction:
@@ -111,7 +111,7 @@ def order_from_perm(perm: torch.Tensor) -> torch.Tensor:
 def fixed_dag(
     mode: str, batch: int, n: int, p: float = 0.5, device: torch.device | str | None = None
 ) -> DAGSample:
-    """Non-learned graphs of the official ``DummyDAG`` (order 0 → … → n−1; papers/bn_marl.md, Sec. 2.3).
+    """Non-learned graphs of the official ``DummyDAG`` (order 0 → … → n−1; official ``DummyDAG``, BNPG @ b7cf8b2).
 
     ``empty``: no edges (independent policies, plain MAPPO); ``full``: every forward edge; ``random``:
     each forward edge present independently with probability ``p`` (fresh per sample).
@@ -139,7 +139,7 @@ def fixed_dag(
 
 
 class DAGGenerator(nn.Module):
-    """q_φ(G | context): context-conditioned DP-DAG sampler (papers/bn_marl.md, Secs. 5–6).
+    """q_φ(G | context): context-conditioned DP-DAG sampler (Chen & Zhang, ICML 2023, Sec. 5; official ``probabilistic_dag.py``).
 
     Permutation net ``Linear(context, hidden)-ReLU-Linear(hidden, n²)`` (code ``Sinkhorn_Net``) and edge net
     ``Linear(context, hidden)-ReLU-Linear(hidden, 2n²)`` (code, Aloha/SMAC versions), both per sample.

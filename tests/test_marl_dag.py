@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -66,7 +68,8 @@ def test_bayes_net_sampling_follows_parents() -> None:
     torch.manual_seed(3)
     policy = BayesNetPolicy(n_agents=3, obs_dim=2, n_actions=3)
     with torch.no_grad():
-        policy.head_weight.normal_(0, 3.0)
+        policy.head_weight.normal_(0, 0.3)
+        policy.config_weight.normal_(0, 0.5)
     obs = torch.randn(1, 3, 2).expand(4000, 3, 2)
     dag = fixed_dag("full", 4000, 3)
     actions, log_prob = policy.sample(obs, dag.adj, dag.order)
@@ -79,13 +82,27 @@ def test_bayes_net_sampling_follows_parents() -> None:
     # ... but not under the empty DAG.
     empty = fixed_dag("empty", 1, 3).adj
     x = torch.randn(1, 3, 2)
-    l1 = policy.logits(
-        policy.features(x), torch.nn.functional.one_hot(torch.tensor([[0, 1, 2]]), 3).float(), empty
-    )
-    l2 = policy.logits(
-        policy.features(x), torch.nn.functional.one_hot(torch.tensor([[2, 0, 1]]), 3).float(), empty
-    )
+    l1 = policy.logits(x, torch.nn.functional.one_hot(torch.tensor([[0, 1, 2]]), 3).float(), empty)
+    l2 = policy.logits(x, torch.nn.functional.one_hot(torch.tensor([[2, 0, 1]]), 3).float(), empty)
     torch.testing.assert_close(l1, l2)
+
+
+@pytest.mark.parametrize("parent_input", ["joint", "trunk"])
+def test_child_can_express_xor_of_two_parents(parent_input: str) -> None:
+    """State × parents jointly: agent 2 can fit a^2 = a^0 XOR a^1 (an additive parent term cannot)."""
+    torch.manual_seed(5)
+    policy = BayesNetPolicy(n_agents=3, obs_dim=1, n_actions=2, hidden=16, parent_input=parent_input)
+    opt = torch.optim.Adam(policy.parameters(), lr=0.02)
+    parents = torch.tensor(list(itertools.product([0, 1], repeat=2)))
+    actions = torch.cat([parents, (parents[:, :1] ^ parents[:, 1:])], dim=1)  # (4, 3)
+    adj = fixed_dag("full", 4, 3).adj
+    obs = torch.zeros(4, 3, 1)
+    for _ in range(300):
+        loss = -policy.evaluate(obs, actions, adj)[0][:, 2].mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert policy.evaluate(obs, actions, adj)[0][:, 2].exp().min() > 0.9
 
 
 def test_joint_action_probs_sum_to_one_and_graph_parsing() -> None:

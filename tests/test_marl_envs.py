@@ -1,4 +1,4 @@
-"""PettingZoo API, seeding and dynamics of the MARL envs (as the official BNPG code defines them)."""
+"""PettingZoo API, seeding and dynamics of the MARL envs (envs/marl)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,18 @@
 """BN-MAPPO: MAPPO with a Bayesian-network joint policy over a (learned, context-aware) DAG.
 
 Chen & Zhang, "Context-Aware Bayesian Network Actor-Critic Methods for Cooperative MARL", ICML 2023
-(papers/bn_marl.md). Extends the PPO core (:mod:`agents.core.ppo`) with
+(arXiv 2306.01920); official code github.com/dchen48/BNPG @ b7cf8b2 (``BN_MAPPO_*/onpolicy``). Extends the
+PPO core (:mod:`agents.core.ppo`) with
 
 * a centralised critic V(s) on the global state (``use_centralized_V``) and GAE;
-* the clipped surrogate applied per agent factor log π^i(a^i | o^i, a^{Pa_i}) (Sec. 4);
+* the clipped surrogate applied per agent factor log π^i(a^i | o^i, a^{Pa_i}) (paper Sec. 4, PG-BN);
 * the rollout's DAG sample *stored* and re-relaxed with its own Gumbel noise when computing the ratio, so
-  old and new log-probs use the same DAG (the official code re-samples a second DAG; Sec. 6, "Caveat");
+  old and new log-probs use the same DAG (the official ``evaluate_actions`` re-samples a second DAG);
 * the sparsity penalty α·|open_ratio − threshold|, threshold 1 → 0 from 40 % to 70 % of training and α
-  ramped after 70 % (Sec. 7), reaching a (nearly) empty DAG for decentralised execution;
-* exact J/J* by enumeration for envs with an ``exact_model()`` (coordination and matrix games; Sec. 9.2).
+  ramped after 70 % (official SMAC version, ``r_mappo.py`` / ``smac_runner.py``), reaching a (nearly) empty
+  DAG for decentralised execution;
+* exact J/J* by enumeration for envs with an ``exact_model()`` (coordination and matrix games; official
+  ``coordination_game/cg.py: get_poa``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from agents.core.ppo import PPO, PPOConfig
 from agents.core.seeding import derive_seed
 from envs.marl.exact import price_of_anarchy
 from policies.bayes_net import BayesNetJointPolicy
+from policies.critics import CentralValue
 from policies.dag import DAGSample, open_ratio
 
 _DAG_KEYS = ("order", "perm", "edges", "perm_noise", "edge_noise")
@@ -34,7 +38,7 @@ _DAG_KEYS = ("order", "perm", "edges", "perm_noise", "edge_noise")
 
 @dataclass
 class BNMAPPOConfig(PPOConfig):
-    """BN-MAPPO hyperparameters (papers/bn_marl.md, Secs. 5, 7, 10.1) on top of :class:`PPOConfig`."""
+    """BN-MAPPO hyperparameters on top of :class:`PPOConfig` (official ``onpolicy/config.py`` defaults)."""
 
     graph: str | None = None  # empty | full | random | random(p) | learned; None → learned
     graph_p: float = 0.5  # edge probability of `random`
@@ -45,6 +49,9 @@ class BNMAPPOConfig(PPOConfig):
     alpha_max: float = 1.0  # the code's `initial_alpha` (1 for 6h_vs_8z, 0.5 otherwise)
     num_decay: int = 40
     hidden: int = 64
+    parent_input: str = (
+        "trunk"  # trunk: parents × state jointly (issue 15); head: the official additive input
+    )
     dag_hidden: int = 64
     temperature: float = 1.0
     noise_factor: float = 1.0
@@ -102,19 +109,31 @@ class BNMAPPO(PPO):
         probe.reset(seed=0)
         self.state_dim = int(np.asarray(probe.state()).size)
         self.anneal = cfg.anneal if cfg.anneal is not None else cfg.anneal_default
-        dag_kwargs = {"hidden": cfg.dag_hidden, "temperature": cfg.temperature,
-                      "noise_factor": cfg.noise_factor, "sinkhorn_iters": cfg.sinkhorn_iters}  # fmt: skip
-        self.policy = BayesNetJointPolicy(self.n_agents, self.obs_dim, self.n_actions, self.state_dim,
-                                          cfg.graph, cfg.graph_p, cfg.hidden, dag_kwargs).to(device)  # fmt: skip
-        self.critic = nn.Sequential(nn.Linear(self.state_dim, cfg.hidden), nn.ReLU(),
-                                    nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, 1)).to(device)  # fmt: skip
+        dag_kwargs = {
+            "hidden": cfg.dag_hidden,
+            "temperature": cfg.temperature,
+            "noise_factor": cfg.noise_factor,
+            "sinkhorn_iters": cfg.sinkhorn_iters,
+        }
+        self.policy = BayesNetJointPolicy(
+            self.n_agents,
+            self.obs_dim,
+            self.n_actions,
+            self.state_dim,
+            cfg.graph,
+            cfg.graph_p,
+            cfg.hidden,
+            dag_kwargs,
+            cfg.parent_input,
+        ).to(device)
+        self.critic = CentralValue(self.state_dim, cfg.hidden).to(device)
         self.setup_optimizers()
         self._recent_returns: list[float] = []
         self._reset_envs(derive_seed(seed, "train"))
 
     # -- PPO hooks -------------------------------------------------------------------------------------
     def actor_parameters(self) -> Iterable[nn.Parameter]:
-        return self.policy.parameters()  # the DAG generator trains with the actor's Adam (Sec. 10.1)
+        return self.policy.parameters()  # the DAG generator trains with the actor's Adam (official code)
 
     def critic_parameters(self) -> Iterable[nn.Parameter]:
         return self.critic.parameters()
@@ -150,14 +169,24 @@ class BNMAPPO(PPO):
     @torch.no_grad()
     def collect_rollout(self) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         t_len, n_env = self.cfg.n_steps, len(self.envs)
-        buf: dict[str, list] = {k: [] for k in ("obs", "state", "actions", "log_prob", "values", "rewards",
-                                                "terminated", "ends", "next_state", *_DAG_KEYS)}  # fmt: skip
+        keys = (
+            "obs",
+            "state",
+            "actions",
+            "log_prob",
+            "values",
+            "rewards",
+            "terminated",
+            "ends",
+            "next_state",
+        )
+        buf: dict[str, list] = {k: [] for k in (*keys, *_DAG_KEYS)}
         open_ratios, finished = [], []
         for _ in range(t_len):
             obs, state = self._tensor(self._obs), self._tensor(self._state)
             actions, log_prob, dag = self.policy.act(obs, state)
             open_ratios.append(float(open_ratio(dag.adj)))
-            values = self.critic(state).squeeze(-1)
+            values = self.critic(state)
             rewards, terms, ends, next_states = [], [], [], []
             for k, e in enumerate(self.envs):
                 act = {a: int(actions[k, i]) for i, a in enumerate(self.agent_names)}
@@ -177,21 +206,24 @@ class BNMAPPO(PPO):
                 self._obs[k] = self._stack(next_obs)
                 self._state[k] = np.asarray(e.state(), dtype=np.float32)
                 rewards.append(reward), terms.append(float(terminated)), ends.append(float(done))
-            for key, value in (("obs", obs), ("state", state), ("actions", actions), ("log_prob", log_prob),
-                               ("values", values), ("rewards", rewards), ("terminated", terms), ("ends", ends),
-                               ("next_state", next_states)):  # fmt: skip
+            step = (obs, state, actions, log_prob, values, rewards, terms, ends, next_states)
+            for key, value in zip(keys, step, strict=True):
                 buf[key].append(value if torch.is_tensor(value) else self._tensor(value))
             for key in _DAG_KEYS:
                 buf[key].append(getattr(dag, key))
         self.num_steps += t_len * n_env
         data = {k: torch.stack(v) for k, v in buf.items()}  # (T, N, ...)
-        next_values = self.critic(data["next_state"]).squeeze(-1)
+        next_values = self.critic(data["next_state"])
         advantages, returns = self.targets(
             data["rewards"], data["values"], next_values, data["terminated"], data["ends"]
         )
         batch = {k: data[k].flatten(0, 1) for k in ("obs", "state", "actions", *_DAG_KEYS)}
-        batch.update(old_log_prob=data["log_prob"].flatten(0, 1), old_values=data["values"].flatten(0, 1),
-                     advantages=advantages.flatten(0, 1), returns=returns.flatten(0, 1))  # fmt: skip
+        batch.update(
+            old_log_prob=data["log_prob"].flatten(0, 1),
+            old_values=data["values"].flatten(0, 1),
+            advantages=advantages.flatten(0, 1),
+            returns=returns.flatten(0, 1),
+        )
         self._recent_returns = ([float(r) for r, _ in finished] + self._recent_returns)[:20]
         metrics = {"charts/open_ratio": float(np.mean(open_ratios))}
         if finished:
@@ -210,12 +242,12 @@ class BNMAPPO(PPO):
         out: dict[str, Any] = {
             "log_prob": log_prob,
             "entropy": entropy,
-            "values": self.critic(mb["state"]).squeeze(-1),
+            "values": self.critic(mb["state"]),
         }
         if self.anneal and self.policy.graph == "learned":
             threshold, alpha = self.schedule()
             ratio = open_ratio(adj)
-            sparsity = alpha * (ratio - threshold).abs()  # α·|open_ratio − threshold| (Sec. 7)
+            sparsity = alpha * (ratio - threshold).abs()  # α·|open_ratio − threshold| (official r_mappo.py)
             out["aux_loss"] = sparsity
             out["aux_metrics"] = {"losses/sparsity_loss": sparsity.detach()}
         return out
@@ -296,8 +328,12 @@ class BNMAPPO(PPO):
 
     # -- state ----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy.state_dict(), "critic": self.critic.state_dict(), "ppo": self.ppo_state_dict(),
-                "recent_returns": list(self._recent_returns)}  # fmt: skip
+        return {
+            "policy": self.policy.state_dict(),
+            "critic": self.critic.state_dict(),
+            "ppo": self.ppo_state_dict(),
+            "recent_returns": list(self._recent_returns),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.policy.load_state_dict(state["policy"])
@@ -311,8 +347,12 @@ class BNMAPPO(PPO):
             probe = self.envs[0]
             probe.reset(seed=derive_seed(self.seed, "finish"))
             dag = self.policy.sample_dag(self._tensor(probe.state())[None], deterministic=True)
-        result: dict[str, Any] = {"graph": self.policy.graph, "anneal": bool(self.anneal),
-                                  "final_open_ratio": float(open_ratio(dag.adj)), **exact}  # fmt: skip
+        result: dict[str, Any] = {
+            "graph": self.policy.graph,
+            "anneal": bool(self.anneal),
+            "final_open_ratio": float(open_ratio(dag.adj)),
+            **exact,
+        }
         if self._recent_returns:
             result["train_return_last20"] = float(np.mean(self._recent_returns))
         rows = "\n".join(

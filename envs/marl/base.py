@@ -2,7 +2,7 @@
 
 Every env here is fully cooperative: each agent receives the same team reward, all agents finish together,
 and ``state()`` returns the global state used by a centralised critic and by the context-aware DAG
-generator (papers/bn_marl.md, Sec. 6).
+generator (Chen & Zhang, ICML 2023, Sec. 5).
 """
 
 from __future__ import annotations

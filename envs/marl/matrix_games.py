@@ -1,6 +1,8 @@
-"""Cooperative matrix games: climbing (Claus & Boutilier 1998) and penalty(k) (Kapetanakis & Kudenko 2002).
+"""Cooperative matrix games: climbing (Claus & Boutilier 1998), penalty(k) (Kapetanakis & Kudenko 2002) and
+a signalling "copy" game (issue 15).
 
-Canonical payoffs from papers/bn_marl.md, Sec. 12.3 (rows = agent 0's action, columns = agent 1's).
+Canonical payoffs of Claus & Boutilier (AAAI 1998, Table 3) and Kapetanakis & Kudenko (AAAI 2002, Table 2);
+rows = agent 0's action, columns = agent 1's. Not in Chen & Zhang's paper; added as coordination tests.
 """
 
 from __future__ import annotations
@@ -123,3 +125,71 @@ class PenaltyGame(MatrixGame):
             raise ValueError(f"penalty k must be <= 0, got {k}")
         super().__init__(penalty_payoff(float(k)), max_cycles, render_mode)
         self.k = float(k)
+
+
+class CopyGame(TeamParallelEnv):
+    """## Description
+    A one-step signalling game whose optimum needs agent 1 to copy agent 0: a target t ∈ {0, …, m−1} is
+    drawn uniformly; agent 0 observes it, agent 1 observes nothing; the team is paid 1 iff both play t. With
+    a DAG edge 0 → 1 the optimum (J = 1) is reachable: agent 0 plays t, agent 1 copies agent 0's action;
+    independent policies reach at most 1/m. Used to test that a child factor conditions on its parent.
+
+    ## Action Space
+    ``Discrete(m)`` per agent.
+
+    ## Observation Space
+    ``Box(0, 1, (m,), float32)``: agent 0 the one-hot target, agent 1 zeros. ``state()`` is the one-hot target.
+
+    ## Rewards
+    1 for both agents iff a_0 = a_1 = t, else 0.
+
+    ## Starting State
+    t uniform over the m targets.
+
+    ## Episode End
+    Terminates after the single step.
+
+    ## Arguments
+    ``n_actions`` m (3), ``max_cycles`` (must be 1), ``render_mode`` (None or "ansi").
+
+    ## Version History
+    * v0: initial version (issue 15).
+    """
+
+    def __init__(self, n_actions: int = 3, max_cycles: int = 1, render_mode: str | None = None) -> None:
+        if n_actions < 2:
+            raise ValueError(f"n_actions must be >= 2, got {n_actions}")
+        if max_cycles != 1:
+            raise ValueError(f"the copy game is one-step: max_cycles must be 1, got {max_cycles}")
+        super().__init__(2, 1, render_mode)
+        self.n_actions = int(n_actions)
+        self._init_spaces(spaces.Box(0.0, 1.0, (self.n_actions,), np.float32), self.n_actions)
+        self.target = 0
+
+    def _reset_state(self) -> None:
+        self.target = int(self.np_random.integers(self.n_actions))
+
+    def _transition(self, actions: np.ndarray) -> tuple[float, bool]:
+        return float(actions[0] == self.target and actions[1] == self.target), True
+
+    def state(self) -> np.ndarray:
+        return np.eye(self.n_actions, dtype=np.float32)[self.target]
+
+    def _observations(self) -> list[np.ndarray]:
+        return [self.state(), np.zeros(self.n_actions, dtype=np.float32)]
+
+    def exact_model(self) -> dict[str, Any]:
+        """The game as a tabular model (format of ``CoordinationGame.exact_model``): m states (targets)."""
+        m = self.n_actions
+        targets = np.eye(m, dtype=np.float32)
+        reward = np.zeros((m, m * m))
+        for t in range(m):
+            reward[t, t * m + t] = 1.0
+        return {
+            "obs": np.stack([targets, np.zeros_like(targets)], axis=1),
+            "state": targets,
+            "transition": np.zeros((m, m * m, m)),
+            "reward": reward,
+            "initial": np.full(m, 1.0 / m),
+            "gamma": 1.0,
+        }
