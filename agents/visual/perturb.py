@@ -126,7 +126,8 @@ class DormantMeter:
     """Dormant ratio of a network's Linear layers from one forward pass (DrM ``cal_dormant_ratio``).
 
     A neuron is dormant when its batch-mean |pre-activation| is below ``threshold`` × its layer's mean; the
-    ratio is dormant neurons / all neurons over every Linear layer (MoE experts and gate included).
+    ratio is dormant neurons / all neurons over every Linear layer (MoE experts and gate included). Under
+    the MoE's sparse dispatch an expert's neurons are measured on the inputs routed to it (none: all dormant).
     Use as a context manager around a forward pass, then read :attr:`ratio`.
     """
 
@@ -136,6 +137,10 @@ class DormantMeter:
         self.ratio = 0.0
 
     def _hook(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        if output.numel() == 0:  # a sparse-dispatch expert no input was routed to: all its neurons are idle
+            self.dormant += output.shape[-1]
+            self.total += output.shape[-1]
+            return
         act = output.detach().abs().reshape(-1, output.shape[-1]).mean(0)
         self.dormant += int((act < act.mean() * self.threshold).sum())
         self.total += act.numel()
