@@ -109,10 +109,12 @@ class MoE(nn.Module):
 class MoEActor(Actor):
     """DrQ-v2 actor whose middle layer is a :class:`MoE`; keeps the last forward's aux loss in :attr:`aux_loss`."""
 
-    def __init__(self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int, moe: MoE) -> None:
+    def __init__(
+        self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int, moe: MoE, state_dim: int = 0
+    ) -> None:
         # Actor.__init__ applies orthogonal init to every Linear, experts and gate included (as the official
         # Actor's ``self.apply(utils.weight_init)`` does after the MoE's own Xavier init).
-        super().__init__(repr_dim, action_dim, feature_dim, hidden_dim, hidden=moe)
+        super().__init__(repr_dim, action_dim, feature_dim, hidden_dim, hidden=moe, state_dim=state_dim)
         self.aux_loss = torch.zeros(())
 
     def policy_mean(self, h: torch.Tensor) -> torch.Tensor:
