@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     runs_root = Path(args.runs)
     if args.fresh:
         shutil.rmtree(runs_root, ignore_errors=True)
-    jobs = [(v, t, s) for v in variants for t in tasks for s in range(args.seeds)]
+    jobs = [(v, t, s) for s in range(args.seeds) for t in tasks for v in variants]  # paired runs first
 
     def one(job: tuple[str, str, int]) -> dict | None:
         r = run_one(*job, args, runs_root)
