@@ -226,7 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def plot_curves(runs: list[dict], variants: list[str], tasks: list[str], out: Path) -> Path:
+def plot_curves(
+    runs: list[dict],
+    variants: list[str],
+    tasks: list[str],
+    out: Path,
+    name: str = "mentor_curves.png",
+    title: str = "State-based Meta-World",
+) -> Path:
     """Success and return curves, one panel per task (+ all tasks), one line per variant: IQM over the runs
     at each evaluation step with a 95 % percentile-bootstrap band (``iqm_ci``)."""
     import matplotlib
@@ -251,10 +258,10 @@ def plot_curves(runs: list[dict], variants: list[str], tasks: list[str], out: Pa
             ax.set_xlabel("env steps")
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize="x-small")
-    fig.suptitle("State-based Meta-World: IQM over seeds (and tasks) with 95% bootstrap bands")
+    fig.suptitle(f"{title}: IQM over seeds (and tasks) with 95% bootstrap bands")
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "mentor_curves.png"
+    path = out / name
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
