@@ -27,15 +27,20 @@ def _doc_table() -> tuple[list[str], dict[str, list[str]]]:
     return envs, rows
 
 
-@pytest.fixture(scope="module")
-def composed():
-    envs, _ = _doc_table()
+@pytest.fixture(scope="module", autouse=True)
+def _hydra():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        out = {}
-        for env in envs:
-            overrides = [f"env={env}", "agent=mentor", "budget=paper"]
-            out[env] = compose_run_config(compose(config_name="config", overrides=overrides), overrides)
-        yield out
+        yield
+
+
+def _compose(overrides: list[str]):
+    return compose_run_config(compose(config_name="config", overrides=overrides), overrides)
+
+
+@pytest.fixture(scope="module")
+def composed(_hydra):
+    envs, _ = _doc_table()
+    return {env: _compose([f"env={env}", "agent=mentor", "budget=paper"]) for env in envs}
 
 
 def test_paper_budget_equals_the_documented_table(composed) -> None:
@@ -68,7 +73,6 @@ def test_cli_overrides_beat_the_mentor_preset() -> None:
         "env.kwargs.frame_stack=3",
         "agent.expectile=0.8",
     ]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose_run_config(compose(config_name="config", overrides=overrides), overrides)
+    cfg = _compose(overrides)
     assert cfg.obs == "pixels" and cfg.env.kwargs.obs == "pixels" and cfg.env.kwargs.frame_stack == 3
     assert cfg.agent.expectile == 0.8 and cfg.agent.proprio_encoder is True  # the rest of the preset stays
