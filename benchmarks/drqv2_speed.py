@@ -24,8 +24,14 @@ from agents.visual.drqv2 import DrQV2, DrQV2Config
 def _learner(obs: str, batch_size: int, device: str, channels_last: bool = True, **cfg) -> DrQV2:
     kwargs = {"obs": obs, "fast_render": True}
     factory = EnvFactory(EnvConfig(name="b", id="pgsuite/DMC-cartpole-balance-v0", kwargs=kwargs))
-    config = DrQV2Config(batch_size=batch_size, replay_capacity=20_000, num_seed_steps=10**9,
-                         num_expl_steps=10**9, channels_last=channels_last, **cfg)  # fmt: skip
+    config = DrQV2Config(
+        batch_size=batch_size,
+        replay_capacity=20_000,
+        num_seed_steps=10**9,
+        num_expl_steps=10**9,
+        channels_last=channels_last,
+        **cfg,
+    )
     return DrQV2(config, factory, seed=0, device=device)
 
 
@@ -67,8 +73,14 @@ def speed(args: argparse.Namespace) -> None:
 def learning_check(args: argparse.Namespace) -> None:
     """State DrQ-v2 on DMC cartpole-balance; prints eval returns (random policy for reference)."""
     factory = EnvFactory(EnvConfig(name="lc", id="pgsuite/DMC-cartpole-balance-v0", kwargs={"obs": "state"}))
-    cfg = DrQV2Config(num_seed_steps=1000, num_expl_steps=1000, hidden_dim=256, batch_size=256,
-                      stddev_schedule=f"linear(1.0,0.1,{args.steps})", log_every=2000)  # fmt: skip
+    cfg = DrQV2Config(
+        num_seed_steps=1000,
+        num_expl_steps=1000,
+        hidden_dim=256,
+        batch_size=256,
+        stddev_schedule=f"linear(1.0,0.1,{args.steps})",
+        log_every=2000,
+    )
     torch.manual_seed(args.seed)
     learner = DrQV2(cfg, factory, seed=args.seed)
 
@@ -94,9 +106,11 @@ def learning_check(args: argparse.Namespace) -> None:
     minutes = (time.perf_counter() - start) / 60
     returns = evaluate(lambda obs: learner.act(obs, deterministic=True))
     print(f"random policy: {np.mean(random_returns):.1f} ± {np.std(random_returns):.1f}")
-    print(f"DrQ-v2 state, seed {args.seed}, {args.steps} env steps ({2 * args.steps} frames), "
-          f"{learner.num_updates} updates, {minutes:.1f} min: eval return {np.mean(returns):.1f} ± {np.std(returns):.1f} "
-          f"over {args.episodes} episodes")  # fmt: skip
+    print(
+        f"DrQ-v2 state, seed {args.seed}, {args.steps} env steps ({2 * args.steps} frames), "
+        f"{learner.num_updates} updates, {minutes:.1f} min: eval return {np.mean(returns):.1f} ± {np.std(returns):.1f} "
+        f"over {args.episodes} episodes"
+    )
     learner.close()
 
 

@@ -51,10 +51,22 @@ SMALL_MOE = ["agent.moe_hidden_dim=64", "agent.moe_gate_dim=64"]
 def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: Path) -> dict | None:
     """One training run through the CLI; returns its eval curve and wall time (None: skipped, unfinished)."""
     out = root / f"{variant}_{task}_{seed}"
-    cmd = [sys.executable, "-m", "agents.train", f"env=metaworld-{task}", "obs=state", f"seed={seed}",
-           f"run.root={out}", f"run.total_steps={args.steps}", f"run.eval_every={args.eval_every}",
-           f"run.checkpoint_every={args.steps}", f"eval.episodes={args.eval_episodes}", "run.progress=false",
-           "env.kwargs.fast_render=true", *VARIANTS[variant]]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        f"env=metaworld-{task}",
+        "obs=state",
+        f"seed={seed}",
+        f"run.root={out}",
+        f"run.total_steps={args.steps}",
+        f"run.eval_every={args.eval_every}",
+        f"run.checkpoint_every={args.steps}",
+        f"eval.episodes={args.eval_episodes}",
+        "run.progress=false",
+        "env.kwargs.fast_render=true",
+        *VARIANTS[variant],
+    ]
     if variant != "sac":
         cmd += [f"agent.num_seed_steps={args.seed_steps}", f"agent.num_expl_steps={args.seed_steps}"]
         if args.small:
@@ -137,14 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     runs_root = Path(args.runs)
     if args.fresh:
         shutil.rmtree(runs_root, ignore_errors=True)
-    jobs = [(v, t, s) for v in variants for t in tasks for s in range(args.seeds)]
+    jobs = [(v, t, s) for s in range(args.seeds) for t in tasks for v in variants]  # paired runs first
 
     def one(job: tuple[str, str, int]) -> dict | None:
         r = run_one(*job, args, runs_root)
         if r is None:
             return None
-        print(f"{r['variant']:>22} {r['task']:>14} seed {r['seed']}: success {r['curve'][-1][1]:.2f} "
-              f"return {r['curve'][-1][2]:8.1f} ({r['wall_s']:.0f} s)", flush=True)  # fmt: skip
+        print(
+            f"{r['variant']:>22} {r['task']:>14} seed {r['seed']}: success {r['curve'][-1][1]:.2f} "
+            f"return {r['curve'][-1][2]:8.1f} ({r['wall_s']:.0f} s)",
+            flush=True,
+        )
         return r
 
     with ThreadPoolExecutor(max(1, args.workers)) as pool:
@@ -157,19 +172,29 @@ def main(argv: list[str] | None = None) -> int:
         succ, ret = [r["curve"][-1][1] for r in mine], [r["curve"][-1][2] for r in mine]
         s_iqm, s_lo, s_hi = iqm_ci(succ)
         r_iqm, r_lo, r_hi = iqm_ci(ret)
-        rows.append({"variant": variant, "runs": len(mine), "success_mean": float(np.mean(succ)),
-                     "success_iqm": s_iqm, "success_ci": f"[{s_lo:.2f}, {s_hi:.2f}]", "return_iqm": r_iqm,
-                     "return_ci": f"[{r_lo:.1f}, {r_hi:.1f}]",
-                     "success_vs_drqv2": float(np.mean(succ) - np.mean(base)) if base else None,
-                     "wall_s_per_run": float(np.mean([r["wall_s"] for r in mine]))})  # fmt: skip
+        rows.append(
+            {
+                "variant": variant,
+                "runs": len(mine),
+                "success_mean": float(np.mean(succ)),
+                "success_iqm": s_iqm,
+                "success_ci": f"[{s_lo:.2f}, {s_hi:.2f}]",
+                "return_iqm": r_iqm,
+                "return_ci": f"[{r_lo:.1f}, {r_hi:.1f}]",
+                "success_vs_drqv2": float(np.mean(succ) - np.mean(base)) if base else None,
+                "wall_s_per_run": float(np.mean([r["wall_s"] for r in mine])),
+            }
+        )
     print(
         "\n| variant | runs | success mean | success IQM [95% CI] | return IQM [95% CI] | Δ success vs DrQ-v2 | s/run |"
     )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         delta = "n/a" if r["success_vs_drqv2"] is None else f"{r['success_vs_drqv2']:+.2f}"
-        print(f"| {r['variant']} | {r['runs']} | {r['success_mean']:.2f} | {r['success_iqm']:.2f} {r['success_ci']} | "
-              f"{r['return_iqm']:.1f} {r['return_ci']} | {delta} | {r['wall_s_per_run']:.0f} |")  # fmt: skip
+        print(
+            f"| {r['variant']} | {r['runs']} | {r['success_mean']:.2f} | {r['success_iqm']:.2f} {r['success_ci']} | "
+            f"{r['return_iqm']:.1f} {r['return_ci']} | {delta} | {r['wall_s_per_run']:.0f} |"
+        )
     try:
         from benchmarks.make_docs import write_result
     except ImportError:
@@ -180,20 +205,35 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps([{k: r[k] for k in ("variant", "task", "seed", "curve")} for r in runs], indent=1)
     )
     path = write_result(
-        args.out, "MENTOR vs DrQ-v2 vs SAC (state, Meta-World)", rows,
-        seeds=list(range(args.seeds)), budgets={"env_steps": args.steps, "eval_every": args.eval_every,
-                                                "eval_episodes": args.eval_episodes, "small_networks": args.small},
-        tasks=tasks, command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
+        args.out,
+        "MENTOR vs DrQ-v2 vs SAC (state, Meta-World)",
+        rows,
+        seeds=list(range(args.seeds)),
+        budgets={
+            "env_steps": args.steps,
+            "eval_every": args.eval_every,
+            "eval_episodes": args.eval_episodes,
+            "small_networks": args.small,
+        },
+        tasks=tasks,
+        command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
         notes="Final-eval success/return; IQM over task×seed runs, 95% percentile bootstrap. Shared 2-core CPU.",
         raw=f"results/raw/{raw_path.name}",
-    )  # fmt: skip
+    )
     print(f"wrote {path}")
     if args.figures:
         print(f"wrote {plot_curves(runs, variants, tasks, Path(args.figures))}")
     return 0
 
 
-def plot_curves(runs: list[dict], variants: list[str], tasks: list[str], out: Path) -> Path:
+def plot_curves(
+    runs: list[dict],
+    variants: list[str],
+    tasks: list[str],
+    out: Path,
+    name: str = "mentor_curves.png",
+    title: str = "State-based Meta-World",
+) -> Path:
     """Success and return curves, one panel per task (+ all tasks), one line per variant: IQM over the runs
     at each evaluation step with a 95 % percentile-bootstrap band (``iqm_ci``)."""
     import matplotlib
@@ -218,10 +258,10 @@ def plot_curves(runs: list[dict], variants: list[str], tasks: list[str], out: Pa
             ax.set_xlabel("env steps")
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize="x-small")
-    fig.suptitle("State-based Meta-World: IQM over seeds (and tasks) with 95% bootstrap bands")
+    fig.suptitle(f"{title}: IQM over seeds (and tasks) with 95% bootstrap bands")
     fig.tight_layout()
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "mentor_curves.png"
+    path = out / name
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -1,14 +1,18 @@
-"""DrQ-v2 networks: random-shift augmentation, conv encoder, actor and twin critic (Yarats et al. 2021).
+"""DrQ-v2 / DrM / MENTOR networks: random-shift augmentation, encoders, actor, twin critic, value net.
 
 Provenance: facebookresearch/drqv2 @ c0c650b, ``drqv2.py`` (``RandomShiftsAug``, ``Encoder``, ``Actor``,
-``Critic``) and ``utils.py`` (``weight_init``, ``TruncatedNormal``, ``schedule``). The actor's middle layer
-is a separate module (``Actor.hidden``) so MENTOR can swap in its mixture of experts.
+``Critic``) and ``utils.py`` (``weight_init``, ``TruncatedNormal``, ``schedule``); XuGW-Kevin/DrM
+``agents/drm.py`` (``value_predictor``: :class:`ValueNet`). The actor's middle layer is a separate module
+(``Actor.hidden``) so MENTOR can swap in its mixture of experts. ``state_dim > 0`` (pixels+state) fuses
+the proprioceptive state as MENTOR does on Adroit (Huang et al. 2025, Adroit setup; official
+``agents/mentor_adroit.py``): features ← trunk(conv features) + MLP(state), in the actor, critic and V.
 """
 
 from __future__ import annotations
 
 import re
 
+import gymnasium as gym
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -85,11 +89,15 @@ class ConvEncoder(nn.Module):
         if len(obs_shape) != 3:
             raise ValueError(f"ConvEncoder expects (C, H, W) observations, got shape {obs_shape}")
         self.convnet = nn.Sequential(
-            nn.Conv2d(obs_shape[0], channels, 3, stride=2), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, stride=1), nn.ReLU(),
-        )  # fmt: skip
+            nn.Conv2d(obs_shape[0], channels, 3, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, stride=1),
+            nn.ReLU(),
+        )
         with torch.no_grad():
             self.repr_dim = int(self.convnet(torch.zeros(1, *obs_shape)).numel())
         self.apply(weight_init)
@@ -97,6 +105,54 @@ class ConvEncoder(nn.Module):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         h = self.convnet(obs / 255.0 - 0.5)
         return h.reshape(h.shape[0], -1)
+
+
+class Encoder(nn.Module):
+    """Observation → representation: pixels → conv features, state → itself, pixels+state → both
+    concatenated (conv features first, the ``state_dim`` state entries last)."""
+
+    def __init__(self, obs_space: gym.Space) -> None:
+        super().__init__()
+        self.conv: ConvEncoder | None = None
+        self.state_dim = 0
+        if isinstance(obs_space, gym.spaces.Dict):
+            self.conv = ConvEncoder(obs_space["pixels"].shape)
+            self.state_dim = int(obs_space["state"].shape[0])
+        elif len(obs_space.shape) == 3:
+            self.conv = ConvEncoder(obs_space.shape)
+        else:
+            self.state_dim = int(obs_space.shape[0])
+        self.repr_dim = (self.conv.repr_dim if self.conv is not None else 0) + self.state_dim
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        parts = []
+        if self.conv is not None:
+            parts.append(self.conv(obs["pixels"]))
+        if self.state_dim:
+            parts.append(obs["state"])
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+
+class Trunk(nn.Sequential):
+    """``Linear→LayerNorm→Tanh`` to ``feature_dim`` (DrQ-v2's trunk; same parameter names). With
+    ``state_dim > 0`` the last ``state_dim`` inputs bypass it through ``proprio`` = ``Linear→ReLU→Linear``
+    and are added: h ← trunk(conv) + MLP(state) (MENTOR's Adroit state encoder; layer widths ours)."""
+
+    def __init__(self, repr_dim: int, feature_dim: int, state_dim: int = 0) -> None:
+        if not 0 <= state_dim < repr_dim:
+            raise ValueError(f"Trunk needs 0 <= state_dim < repr_dim, got {state_dim} and {repr_dim}")
+        super().__init__(nn.Linear(repr_dim - state_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+        self.state_dim = state_dim
+        self.proprio = (
+            nn.Sequential(nn.Linear(state_dim, feature_dim), nn.ReLU(), nn.Linear(feature_dim, feature_dim))
+            if state_dim
+            else None
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self.proprio is None:
+            return super().forward(h)
+        return super().forward(h[:, : -self.state_dim]) + self.proprio(h[:, -self.state_dim :])
 
 
 class TruncatedNormal:
@@ -136,9 +192,10 @@ class Actor(nn.Module):
         feature_dim: int,
         hidden_dim: int,
         hidden: nn.Module | None = None,
+        state_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+        self.trunk = Trunk(repr_dim, feature_dim, state_dim)
         self.policy_in = nn.Linear(feature_dim, hidden_dim)
         self.hidden = hidden if hidden is not None else nn.Linear(hidden_dim, hidden_dim)
         self.policy_out = nn.Linear(hidden_dim, action_dim)
@@ -156,15 +213,21 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """Twin Q: shared trunk ``Linear→LayerNorm→Tanh``, then two ``(feature+action)→hidden→hidden→1`` MLPs.
 
-    ``hidden_dropout > 0`` gives MENTOR's Meta-World critic (``mentor_mw.py``, papers sheet "Critic variant"):
+    ``hidden_dropout > 0`` gives MENTOR's Meta-World critic (suninghuang19/mentor @ f4fa81f ``agents/mentor_mw.py``):
     ``Dropout(p)`` then ``LayerNorm`` after each hidden Linear of Q1 and Q2 (DroQ-style), before the ReLU.
     """
 
     def __init__(
-        self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int, hidden_dropout: float = 0.0
+        self,
+        repr_dim: int,
+        action_dim: int,
+        feature_dim: int,
+        hidden_dim: int,
+        hidden_dropout: float = 0.0,
+        state_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+        self.trunk = Trunk(repr_dim, feature_dim, state_dim)
 
         def hidden(in_dim: int) -> list[nn.Module]:
             layers: list[nn.Module] = [nn.Linear(in_dim, hidden_dim)]
@@ -183,3 +246,22 @@ class Critic(nn.Module):
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h_action = torch.cat([self.trunk(obs), action], dim=-1)
         return self.Q1(h_action), self.Q2(h_action)
+
+
+class ValueNet(nn.Module):
+    """DrM's V(s) (``value_predictor``): trunk ``Linear→LayerNorm→Tanh``, then ``hidden→hidden→1``."""
+
+    def __init__(self, repr_dim: int, feature_dim: int, hidden_dim: int, state_dim: int = 0) -> None:
+        super().__init__()
+        self.trunk = Trunk(repr_dim, feature_dim, state_dim)
+        self.net = nn.Sequential(
+            nn.Linear(feature_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Linear(hidden_dim, 1),
+        )
+        self.apply(weight_init)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.net(self.trunk(h))

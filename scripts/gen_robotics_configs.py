@@ -24,24 +24,68 @@ SMOKE = (
 )
 
 #: DrQ-v2 task groups (drqv2 cfgs/task/{easy,medium,hard}.yaml): stddev schedule and frames.
-DMC_EASY = {"cartpole-balance", "cartpole-balance_sparse", "cartpole-swingup", "ball_in_cup-catch", "finger-spin",
-            "hopper-stand", "pendulum-swingup", "walker-stand", "walker-walk", "point_mass-easy", "reacher-easy"}  # fmt: skip
-DMC_HARD = {"humanoid-stand", "humanoid-walk", "humanoid-run", "dog-stand", "dog-walk", "dog-trot", "dog-run",
-            "manipulator-bring_ball", "acrobot-swingup_sparse"}  # fmt: skip
+DMC_EASY = {
+    "cartpole-balance",
+    "cartpole-balance_sparse",
+    "cartpole-swingup",
+    "ball_in_cup-catch",
+    "finger-spin",
+    "hopper-stand",
+    "pendulum-swingup",
+    "walker-stand",
+    "walker-walk",
+    "point_mass-easy",
+    "reacher-easy",
+}
+DMC_HARD = {
+    "humanoid-stand",
+    "humanoid-walk",
+    "humanoid-run",
+    "dog-stand",
+    "dog-walk",
+    "dog-trot",
+    "dog-run",
+    "manipulator-bring_ball",
+    "acrobot-swingup_sparse",
+}
+
+# MENTOR (Huang et al. 2025; suninghuang19/mentor @ f4fa81f cfgs/agent/mentor{,_mw,_adroit}.yaml and
+# cfgs/task/*.yaml). The MentorConfig defaults are the DMC agent (mentor.yaml); these are the differences.
+#: Meta-World (mentor_mw.yaml + agents/mentor_mw.py): MENTOR's camera pose (= Meta-World 3.1.1 ``corner4``).
+MENTOR_METAWORLD = (
+    "{env: {kwargs: {camera: mentor}}, std_scale: 1.0, target_lambda: 0.5, lambda_rule: constant, "
+    "max_perturb_factor: 0.95, perturb_interval: 50000, nstep_anneal: true, critic_dropout: 0.01}"
+)
+#: Adroit (mentor_adroit.yaml, adroit.py): frame stack 1 + the 24-d hand proprioception through a state MLP.
+MENTOR_ADROIT = (
+    "{obs: pixels+state, env: {kwargs: {frame_stack: 1}}, proprio_encoder: true, std_scale: 1.0, "
+    "expectile: 0.7, max_perturb_factor: 0.9, perturb_interval: 50000}"
+)
+#: DMC α_max per task (cfgs/task/*.yaml); 1.0 (the default) elsewhere.
+MENTOR_DMC_ALPHA_MAX = {
+    "acrobot-swingup_sparse": 0.9,
+    "dog-trot": 0.9,
+    "humanoid-stand": 0.9,
+    "humanoid-walk": 0.9,
+    "manipulator-bring_ball": 0.9,
+    "dog-stand": 0.6,
+    "dog-walk": 0.6,
+    "dog-run": 0.6,
+    "humanoid-run": 0.6,
+}
 
 
 def _budgets(paper_steps: int, paper_eval_every: int, default_steps: int) -> str:
     ckpt = max(paper_steps // 20, paper_eval_every)
     return (
-        "budgets:\n" + SMOKE
-        + f"  default:  # CPU: fast rendering (no shadows / multisampling)\n"
+        "budgets:\n" + SMOKE + f"  default:  # CPU: fast rendering (no shadows / multisampling)\n"
         f"    run: {{total_steps: {default_steps}, eval_every: {default_steps // 10}, checkpoint_every: {default_steps // 10}}}\n"
         "    eval: {episodes: 10}\n"
         "    env: {kwargs: {fast_render: true}}\n"
         "  paper:\n"
         f"    run: {{total_steps: {paper_steps}, eval_every: {paper_eval_every}, checkpoint_every: {ckpt}}}\n"
         "    eval: {episodes: 10}\n"
-    )  # fmt: skip
+    )
 
 
 def _write(name: str, text: str) -> None:
@@ -58,7 +102,8 @@ def metaworld(task: str) -> None:
         "kwargs: {obs: '${obs}', image_size: 84, camera: corner2, frame_stack: 3, action_repeat: 2, horizon: 500, fast_render: false, render_size: 256}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
-        "default_agent: drqv2\n" + _budgets(1_050_000, 5_000, 100_000),
+        "default_agent: drqv2\n"
+        f"agent_presets:\n  mentor: {MENTOR_METAWORLD}\n" + _budgets(1_050_000, 5_000, 100_000),
     )
 
 
@@ -75,6 +120,18 @@ def dmc(domain: str, task: str) -> None:
         preset += ", lr: 8.0e-5, feature_dim: 100"
     if domain == "quadruped":
         preset += ", replay_capacity: 100000"
+    # MENTOR: easy linear(1,0.1,40k); lr 8e-5 on dog / humanoid / manipulator, feature 100 on dog / humanoid.
+    mentor = f"stddev_schedule: 'linear(1.0,0.1,{40_000 if group == 'easy' else sched})'"
+    if domain in ("humanoid", "dog") or key == "manipulator-bring_ball":
+        mentor += ", lr: 8.0e-5"
+    if domain in ("humanoid", "dog"):
+        mentor += ", feature_dim: 100"
+    if key == "walker-run":
+        mentor += ", batch_size: 512"
+    if domain == "quadruped":
+        mentor += ", replay_capacity: 100000"
+    if key in MENTOR_DMC_ALPHA_MAX:
+        mentor += f", max_perturb_factor: {MENTOR_DMC_ALPHA_MAX[key]}"
     _write(
         f"dmc-{key}",
         f"name: dmc-{key}\n"
@@ -85,7 +142,7 @@ def dmc(domain: str, task: str) -> None:
         "vectorization: sync\n"
         "default_agent: drqv2\n"
         f"agent_presets:\n  drqv2: {{{preset}}}  # DrQ-v2 '{group}' task group\n"
-        + _budgets(frames // 2, 5_000, 100_000),
+        f"  mentor: {{{mentor}}}\n" + _budgets(frames // 2, 5_000, 100_000),
     )
 
 
@@ -101,7 +158,8 @@ def adroit(task: str) -> None:
         f"horizon: {horizon}, reward_scale: mentor, fast_render: false, render_size: 256}}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
-        "default_agent: drqv2\n" + _budgets(3_050_000, 5_000, 100_000),
+        "default_agent: drqv2\n"
+        f"agent_presets:\n  mentor: {MENTOR_ADROIT}\n" + _budgets(3_050_000, 5_000, 100_000),
     )
 
 

@@ -8,15 +8,36 @@ import json
 import pytest
 import torch
 from conftest import only_run_dir
+from omegaconf import OmegaConf
 from torch import nn
 
+from agents.core.config import CONF_DIR
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.visual.mentor import Mentor, MentorConfig
 from agents.visual.perturb import TopKBuffer, interpolate_, perturb_factor, task_target
 
-TINY = dict(replay_capacity=2000, batch_size=8, hidden_dim=32, feature_dim=16, num_experts=4, top_k=2,
-            moe_hidden_dim=8, moe_gate_dim=8, num_seed_steps=10, num_expl_steps=10, log_every=10)  # fmt: skip
+TINY = dict(
+    replay_capacity=2000,
+    batch_size=8,
+    hidden_dim=32,
+    feature_dim=16,
+    num_experts=4,
+    top_k=2,
+    moe_hidden_dim=8,
+    moe_gate_dim=8,
+    num_seed_steps=10,
+    num_expl_steps=10,
+    log_every=10,
+)
 TINY_CLI = [f"agent.{k}={v}" for k, v in TINY.items()]
+#: MENTOR's Meta-World agent settings, as the env yaml's preset gives them (no env-id sniffing).
+MW_PRESET = {
+    k: v
+    for k, v in OmegaConf.to_container(
+        OmegaConf.load(CONF_DIR / "env" / "metaworld-reach.yaml").agent_presets.mentor
+    ).items()
+    if k not in ("env", "obs")
+}
 
 
 def test_perturb_factor_and_interpolation_math() -> None:
@@ -53,7 +74,7 @@ def _learner(**over) -> Mentor:
     factory = EnvFactory(
         EnvConfig(name="mw", id="pgsuite/MetaWorld-reach-v0", kwargs={"obs": "state", "horizon": 20})
     )
-    return Mentor(MentorConfig(**{**TINY, "perturb_interval": 5, **over}), factory, seed=0)
+    return Mentor(MentorConfig(**{**TINY, **MW_PRESET, "perturb_interval": 5, **over}), factory, seed=0)
 
 
 def test_task_perturbation_moves_moe_layers_toward_top_k_gaussian() -> None:
@@ -94,7 +115,7 @@ def test_random_perturbation_after_updates_moves_toward_a_fresh_init() -> None:
 
 
 def test_metaworld_critic_has_dropout_and_layernorm_and_perturbs_linears_only() -> None:
-    """Papers sheet "Critic variant": Dropout(0.01)+LayerNorm after each hidden Linear on Meta-World only."""
+    """MENTOR's ``agents/mentor_mw.py`` critic: Dropout(0.01)+LayerNorm after each hidden Linear on Meta-World only."""
     torch.manual_seed(0)
     learner = _learner(perturb_interval=10**9)
     kinds = [type(m) for m in learner.critic.Q1]
@@ -138,8 +159,18 @@ def test_state_dict_round_trip_gives_identical_updates() -> None:
 @pytest.mark.mujoco
 @pytest.mark.parametrize("obs", ["pixels", "state"])
 def test_cli_smoke(train_cli, tmp_path, obs: str) -> None:
-    train_cli("env=metaworld-reach", "agent=mentor", "budget=smoke", f"obs={obs}", f"run.root={tmp_path}", "seed=0",
-              "run.progress=false", "env.kwargs.fast_render=true", "agent.perturb_interval=5", *TINY_CLI)  # fmt: skip
+    train_cli(
+        "env=metaworld-reach",
+        "agent=mentor",
+        "budget=smoke",
+        f"obs={obs}",
+        f"run.root={tmp_path}",
+        "seed=0",
+        "run.progress=false",
+        "env.kwargs.fast_render=true",
+        "agent.perturb_interval=5",
+        *TINY_CLI,
+    )
     run = only_run_dir(tmp_path)
     summary = json.loads((run / "summary.json").read_text())
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from policies.moe import MoE, MoEActor
@@ -59,3 +60,47 @@ def test_moe_actor_exposes_aux_loss() -> None:
     assert dist.mean.shape == (7, 2) and actor.aux_loss.requires_grad
     (dist.mean.sum() + actor.aux_loss).backward()
     assert actor.hidden.gate[0].weight.grad is not None
+
+
+def test_sparse_dispatch_equals_dense_at_paper_sizes_fp32() -> None:
+    """Issue 16: only the selected experts run, yet output, aux loss and every gradient match the dense path."""
+    torch.manual_seed(4)
+    moe = MoE(1024)  # 16 experts 1024→256→1024, top-4, gate 256
+    x = torch.randn(256, 1024)
+    results = {}
+    for dispatch in ("dense", "sparse"):
+        moe.dispatch = dispatch
+        moe.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        torch.manual_seed(5)  # same gate-dropout mask
+        y, aux = moe(xi)
+        (y.square().mean() + aux).backward()
+        grads = {n: p.grad.clone() for n, p in moe.named_parameters()}
+        results[dispatch] = (y.detach(), aux.detach(), xi.grad, grads, moe.last_usage.clone())
+    dense, sparse = results["dense"], results["sparse"]
+    torch.testing.assert_close(sparse[0], dense[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(sparse[1], dense[1])
+    torch.testing.assert_close(sparse[2], dense[2], rtol=1e-5, atol=1e-7)
+    for name, grad in dense[3].items():
+        torch.testing.assert_close(sparse[3][name], grad, rtol=1e-4, atol=1e-8, msg=name)
+    torch.testing.assert_close(sparse[4], dense[4])
+
+
+def test_sparse_dispatch_skips_unrouted_experts_and_counts_them_dormant() -> None:
+    from agents.visual.perturb import DormantMeter
+
+    torch.manual_seed(6)
+    moe = MoE(8, num_experts=4, top_k=1, expert_hidden_dim=4, gate_hidden_dim=4, dropout=0.0)
+    with torch.no_grad():  # the gate always picks expert 2
+        moe.gate[-1].weight.zero_()
+        moe.gate[-1].bias.copy_(torch.tensor([0.0, 0.0, 9.0, 0.0]))
+    calls = []
+    for e, expert in enumerate(moe.experts):
+        expert.register_forward_hook(lambda m, i, o, e=e: calls.append((e, o.shape[0])))
+    with DormantMeter(moe.experts) as meter:
+        moe(torch.randn(10, 8))
+    assert dict(calls) == {0: 0, 1: 0, 2: 10, 3: 0}  # experts 0, 1, 3 saw no rows
+    # 3 unused experts × (4 + 8 neurons) are dormant; expert 2's are measured on its 10 rows
+    assert meter.total == 4 * 12 and meter.dormant >= 36
+    with pytest.raises(ValueError, match="sparse"):
+        MoE(8, dispatch="magic")

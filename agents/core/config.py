@@ -3,6 +3,10 @@
 Precedence, lowest first: schema defaults < agent yaml < ``env.agent_presets[<agent>]`` <
 ``env.budgets[<budget>]`` < command-line overrides. Hydra applies the command line first, so after merging
 presets and budgets we re-apply every value the command line set (:func:`compose_run_config`).
+
+A preset may also carry an ``env:`` section (merged into the env config, e.g. MENTOR's Meta-World camera)
+and an ``obs:`` value (the root ``obs`` when the command line leaves it null, e.g. MENTOR's Adroit
+``pixels+state``): how an agent was run on an env is part of its preset (issue 16).
 """
 
 from __future__ import annotations
@@ -128,7 +132,13 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
     agent_name = cfg.agent.get("name")
     presets = cfg.env.get("agent_presets") or {}
     if agent_name in presets:
-        cfg.agent = OmegaConf.merge(cfg.agent, presets[agent_name])
+        agent_preset = OmegaConf.to_container(presets[agent_name], resolve=False)
+        env_part, obs = agent_preset.pop("env", None), agent_preset.pop("obs", None)
+        cfg.agent = OmegaConf.merge(cfg.agent, agent_preset)
+        if env_part:
+            cfg.env = OmegaConf.merge(cfg.env, env_part)
+        if obs is not None and cfg.get("obs") is None:
+            cfg.obs = obs
 
     budget = cfg.budget.name
     budgets = cfg.env.get("budgets") or {}

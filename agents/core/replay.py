@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from agents.core.seeding import generator_state, set_generator_state
+
 
 class ReplayBuffer:
     """Frame-once replay for ``num_envs`` parallel streams.
@@ -210,12 +212,12 @@ class ReplayBuffer:
 
     def state_dict(self) -> dict[str, Any]:
         """Counters and the sampling RNG (plain ints and lists)."""
-        return {"head": self.head.tolist(), "size": self.size.tolist(), "rng": self.rng.bit_generator.state}
+        return {"head": self.head.tolist(), "size": self.size.tolist(), "rng": generator_state(self.rng)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.head = np.asarray(state["head"], np.int64)
         self.size = np.asarray(state["size"], np.int64)
-        self.rng.bit_generator.state = state["rng"]
+        set_generator_state(self.rng, state["rng"])
 
     def arrays(self, prefix: str = "replay/") -> dict[str, np.ndarray]:
         """The stored slots (only the used part of each ring)."""

@@ -30,8 +30,8 @@ from torch import nn
 
 from agents.core.base import Learner, LearnerConfig
 from agents.core.replay import ReplayBuffer
-from agents.core.seeding import derive_seed
-from policies.vision import Actor, ConvEncoder, Critic, RandomShiftsAug, schedule
+from agents.core.seeding import derive_seed, generator_state, set_generator_state
+from policies.vision import Actor, Critic, Encoder, RandomShiftsAug, schedule
 
 
 @dataclass
@@ -54,33 +54,11 @@ class DrQV2Config(LearnerConfig):
     batch_size: int = 256
     replay_capacity: int = 1_000_000
     augmentation_pad: int = 4
-    channels_last: bool = True  # faster convs on CPU (FEASIBILITY.md: 1.9 s → 1.3 s per update)
+    channels_last: bool = True  # faster convs on CPU (docs/robotics.md, benchmarks.drqv2_speed)
     log_every: int = 1000  # env steps between train/ metric dicts
-
-
-class Encoder(nn.Module):
-    """Pixels → conv features, state → itself, pixels+state → both concatenated."""
-
-    def __init__(self, obs_space: gym.Space) -> None:
-        super().__init__()
-        self.conv: ConvEncoder | None = None
-        self.state_dim = 0
-        if isinstance(obs_space, gym.spaces.Dict):
-            self.conv = ConvEncoder(obs_space["pixels"].shape)
-            self.state_dim = int(obs_space["state"].shape[0])
-        elif len(obs_space.shape) == 3:
-            self.conv = ConvEncoder(obs_space.shape)
-        else:
-            self.state_dim = int(obs_space.shape[0])
-        self.repr_dim = (self.conv.repr_dim if self.conv is not None else 0) + self.state_dim
-
-    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        parts = []
-        if self.conv is not None:
-            parts.append(self.conv(obs["pixels"]))
-        if self.state_dim:
-            parts.append(obs["state"])
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+    proprio_encoder: bool = (
+        False  # pixels+state: state through its own MLP added to the trunk (MENTOR Adroit)
+    )
 
 
 class DrQV2(Learner):
@@ -125,12 +103,16 @@ class DrQV2(Learner):
         pixel_space = obs_space["pixels"] if isinstance(obs_space, gym.spaces.Dict) else obs_space
         state_space = obs_space["state"] if isinstance(obs_space, gym.spaces.Dict) else obs_space
         self.replay = ReplayBuffer(
-            cfg.replay_capacity, self.num_envs, self.action_dim,
+            cfg.replay_capacity,
+            self.num_envs,
+            self.action_dim,
             frame_shape=(3, *pixel_space.shape[1:]) if self.pixels else None,
             frame_stack=pixel_space.shape[0] // 3 if self.pixels else 1,
             state_dim=int(state_space.shape[0]) if self.encoder.state_dim else None,
-            nstep=cfg.nstep, discount=cfg.discount, seed=derive_seed(seed, "replay"),
-        )  # fmt: skip
+            nstep=cfg.nstep,
+            discount=cfg.discount,
+            seed=derive_seed(seed, "replay"),
+        )
         self.rng = np.random.default_rng(derive_seed(seed, "explore"))
         self.num_updates = 0
         self._update_credit = 0.0
@@ -139,11 +121,29 @@ class DrQV2(Learner):
     # -- pluggable parts (MENTOR overrides these) ---------------------------------------------------------
     def build_actor(self, repr_dim: int) -> nn.Module:
         """The actor network; MENTOR returns an actor with a mixture-of-experts middle layer."""
-        return Actor(repr_dim, self.action_dim, self.cfg.feature_dim, self.cfg.hidden_dim)
+        return Actor(
+            repr_dim,
+            self.action_dim,
+            self.cfg.feature_dim,
+            self.cfg.hidden_dim,
+            state_dim=self.fused_state_dim,
+        )
 
     def build_critic(self, repr_dim: int) -> nn.Module:
         """The twin-Q critic; MENTOR adds Dropout + LayerNorm on Meta-World."""
-        return Critic(repr_dim, self.action_dim, self.cfg.feature_dim, self.cfg.hidden_dim)
+        return Critic(
+            repr_dim,
+            self.action_dim,
+            self.cfg.feature_dim,
+            self.cfg.hidden_dim,
+            state_dim=self.fused_state_dim,
+        )
+
+    @property
+    def fused_state_dim(self) -> int:
+        """State entries the trunks fuse through their own MLP (``proprio_encoder`` with pixels+state), else 0."""
+        both = self.encoder.conv is not None and self.encoder.state_dim > 0
+        return self.encoder.state_dim if self.cfg.proprio_encoder and both else 0
 
     def stddev(self) -> float:
         """Exploration std at the current step (DrQ-v2 ``stddev_schedule``)."""
@@ -285,7 +285,14 @@ class DrQV2(Learner):
             target_q1, target_q2 = self.critic_target(next_h, next_action)
             return reward + discount * torch.min(target_q1, target_q2)
 
-    def update_critic(self, h: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, discount: torch.Tensor, next_h: torch.Tensor) -> dict[str, float]:  # fmt: skip
+    def update_critic(
+        self,
+        h: torch.Tensor,
+        action: torch.Tensor,
+        reward: torch.Tensor,
+        discount: torch.Tensor,
+        next_h: torch.Tensor,
+    ) -> dict[str, float]:
         target_q = self.compute_target(reward, discount, next_h)
         q1, q2 = self.critic(h, action)
         critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
@@ -321,8 +328,14 @@ class DrQV2(Learner):
 
     # -- state --------------------------------------------------------------------------------------------
     def _modules(self) -> dict[str, Any]:
-        mods = {"encoder": self.encoder, "actor": self.actor, "critic": self.critic, "critic_target": self.critic_target,
-                "actor_opt": self.actor_opt, "critic_opt": self.critic_opt}  # fmt: skip
+        mods = {
+            "encoder": self.encoder,
+            "actor": self.actor,
+            "critic": self.critic,
+            "critic_target": self.critic_target,
+            "actor_opt": self.actor_opt,
+            "critic_opt": self.critic_opt,
+        }
         if self.encoder_opt is not None:
             mods["encoder_opt"] = self.encoder_opt
         return mods
@@ -334,7 +347,7 @@ class DrQV2(Learner):
             "num_steps": self.num_steps,
             "num_updates": self.num_updates,
             "update_credit": self._update_credit,
-            "rng": self.rng.bit_generator.state,
+            "rng": generator_state(self.rng),
             "replay": self.replay.state_dict(),
         }
 
@@ -343,7 +356,7 @@ class DrQV2(Learner):
             module.load_state_dict(state[name])
         self.num_steps, self.num_updates = int(state["num_steps"]), int(state["num_updates"])
         self._update_credit = float(state["update_credit"])
-        self.rng.bit_generator.state = state["rng"]
+        set_generator_state(self.rng, state["rng"])
         self.replay.load_state_dict(state["replay"])
 
     def arrays(self) -> dict[str, np.ndarray]:

@@ -5,7 +5,8 @@ suninghuang19/mentor @ f4fa81f ``agents/mentor*.py``, XuGW-Kevin/DrM ``agents/dr
 
 * **MoE actor** (``backbone: moe``): :class:`policies.moe.MoEActor`; the auxiliary balance + entropy loss is
   added to the actor loss times ``aux_loss_coef`` (applied, unlike the official code). ``backbone: mlp`` is the
-  w/o-MoE ablation (the plain DrQ-v2 actor).
+  w/o-MoE ablation (the plain DrQ-v2 actor). ``moe_dispatch: sparse`` runs only the top-k experts per input
+  (same output as the released dense compute, issue 16).
 * **Dormant ratio** β of the actor, measured on every actor-update batch (:class:`DormantMeter`).
 * **Exploration std** (``std_rule``): ``dormant`` (released MENTOR) σ = s·sigmoid(T(β − β*)), s = 0.8 (DMC) or
   1.0 (Meta-World, Adroit); ``awake`` (DrM) max(σ_dormant, schedule(t − t_awake)); ``schedule`` (DrQ-v2).
@@ -17,6 +18,10 @@ suninghuang19/mentor @ f4fa81f ``agents/mentor*.py``, XuGW-Kevin/DrM ``agents/dr
   0.007e^{−t/1.6e6} (t in frames) is applied to the replay before every update; the official code never calls
   it (so it ran n = 10, γ = 0.97 throughout).
 * **Meta-World critic**: Dropout(0.01)+LayerNorm after each hidden Linear (``build_critic``).
+* **Adroit**: frame stack 1 and the 24-d hand proprioception fused by a state MLP (``proprio_encoder``).
+
+Per-family and per-task values are not guessed from the env id: they come from the env yamls'
+``agent_presets.mentor`` (``scripts/gen_robotics_configs.py``; table in docs/mentor.md).
 """
 
 from __future__ import annotations
@@ -39,24 +44,14 @@ from agents.visual.perturb import (
     task_target,
 )
 from policies.moe import MoE, MoEActor
-from policies.vision import Actor, Critic, schedule, weight_init
-
-# Per-family constants (papers sheet Sec. 4.2): std scale, λ*, λ rule, expectile, α_max, interval (updates);
-# critic dropout: the Meta-World critic variant (papers sheet "Critic variant", ``mentor_mw.py``).
-FAMILY = {
-    "dmc": {"std_scale": 0.8, "target_lambda": 0.6, "lambda_rule": "dormant", "expectile": 0.9,
-            "max_perturb_factor": 1.0, "perturb_interval": 10_000, "nstep_anneal": False, "critic_dropout": 0.0},
-    "metaworld": {"std_scale": 1.0, "target_lambda": 0.5, "lambda_rule": "constant", "expectile": 0.9,
-                  "max_perturb_factor": 0.95, "perturb_interval": 50_000, "nstep_anneal": True, "critic_dropout": 0.01},
-    "adroit": {"std_scale": 1.0, "target_lambda": 0.6, "lambda_rule": "dormant", "expectile": 0.7,
-               "max_perturb_factor": 0.9, "perturb_interval": 50_000, "nstep_anneal": False,
-               "critic_dropout": 0.0},
-}  # fmt: skip
+from policies.vision import Actor, Critic, ValueNet, schedule, weight_init
 
 
 @dataclass
 class MentorConfig(DrQV2Config):
-    """MENTOR hyperparameters; ``None`` = the env family's constant (``FAMILY``; DMC's for unknown envs)."""
+    """MENTOR hyperparameters. Defaults are the official DMC agent (``cfgs/agent/mentor.yaml``); the
+    Meta-World and Adroit values (``mentor_mw.yaml``, ``mentor_adroit.yaml``) and the per-task DMC ones come
+    from the env yamls' ``agent_presets.mentor`` (docs/mentor.md, "Settings per family")."""
 
     _target_: str = "agents.visual.mentor.Mentor"
     name: str = "mentor"
@@ -66,49 +61,28 @@ class MentorConfig(DrQV2Config):
     moe_hidden_dim: int = 256
     moe_gate_dim: int = 256
     moe_dropout: float = 0.1
+    moe_dispatch: str = "sparse"  # sparse (selected experts only) | dense (all experts, as released)
     aux_loss_coef: float = 0.002  # official aux_loss_scale (computed but unused there)
     actor_grad_clip: float | None = 0.001  # official clip_grad_norm_(actor, 0.001); None = off
     dormant_threshold: float = 0.025
     target_dormant_ratio: float = 0.2
     dormant_temp: float = 10.0
     std_rule: str = "dormant"  # dormant | awake | schedule
-    std_scale: float | None = None
+    std_scale: float = 0.8  # σ = std_scale·sigmoid(T(β − β*)); 1.0 on Meta-World / Adroit
     exploit: bool = True  # DrM expectile-V target
-    expectile: float | None = None
-    target_lambda: float | None = None
-    lambda_rule: str | None = None  # constant | dormant
+    expectile: float = 0.9  # Adroit 0.7
+    target_lambda: float = 0.6  # Meta-World 0.5
+    lambda_rule: str = "dormant"  # dormant (DMC / Adroit) | constant (Meta-World)
     lambda_temp: float = 50.0
     perturb: str = "task"  # task | random | none
-    perturb_interval: int | None = None  # agent updates
+    perturb_interval: int = 10_000  # agent updates; 50,000 on Meta-World / Adroit
     perturb_rate: float = 2.0
     min_perturb_factor: float = 0.2
-    max_perturb_factor: float | None = None
+    max_perturb_factor: float = 1.0  # α_max: per task on DMC, 0.95 Meta-World, 0.9 Adroit
     tp_set_size: int = 10
     perturb_encoder: bool = False  # include the conv encoder (official: a no-op on convs)
-    nstep_anneal: bool | None = None
-    critic_dropout: float | None = None  # Dropout+LayerNorm in the critic's hidden layers; 0 = plain
-
-
-def env_family(env_id: str) -> str:
-    """``dmc``/``metaworld``/``adroit`` from a gymnasium id (``pgsuite/MetaWorld-reach-v0``)."""
-    name = env_id.split("/")[-1].lower()
-    return next((f for f in ("metaworld", "adroit") if name.startswith(f)), "dmc")
-
-
-class ValueNet(nn.Module):
-    """DrM's V(s): trunk ``Linear→LayerNorm→Tanh`` then ``hidden→hidden→1`` (``value_predictor``)."""
-
-    def __init__(self, repr_dim: int, feature_dim: int, hidden_dim: int) -> None:
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh(),
-            nn.Linear(feature_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim), nn.ReLU(),
-            nn.Linear(hidden_dim, 1),
-        )  # fmt: skip
-        self.apply(weight_init)
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.net(h)
+    nstep_anneal: bool = False  # true on Meta-World (the intended, never-applied official annealing)
+    critic_dropout: float = 0.0  # Dropout+LayerNorm in the critic's hidden layers (0.01 Meta-World)
 
 
 class Mentor(DrQV2):
@@ -117,17 +91,19 @@ class Mentor(DrQV2):
     Config = MentorConfig
 
     def __init__(self, cfg: MentorConfig, env: Any, seed: int, device: str = "cpu") -> None:
-        for field, allowed in (("backbone", ("moe", "mlp")), ("perturb", ("task", "random", "none")),
-                               ("std_rule", ("dormant", "awake", "schedule"))):  # fmt: skip
+        choices = {
+            "backbone": ("moe", "mlp"),
+            "perturb": ("task", "random", "none"),
+            "std_rule": ("dormant", "awake", "schedule"),
+            "lambda_rule": ("dormant", "constant"),
+            "moe_dispatch": ("sparse", "dense"),
+        }
+        for field, allowed in choices.items():
             if getattr(cfg, field) not in allowed:
                 raise ValueError(f"agent.{field}={getattr(cfg, field)!r}: use one of {', '.join(allowed)}")
-        if cfg.lambda_rule not in (None, "constant", "dormant"):
-            raise ValueError(f"agent.lambda_rule={cfg.lambda_rule!r}: use constant, dormant or null")
         super().__init__(cfg, env, seed, device)
-        self.family = env_family(self.env_factory.cfg.id)
-        fam = FAMILY[self.family]
-        self.k = {key: getattr(cfg, key) if getattr(cfg, key) is not None else fam[key] for key in fam}
-        self.value = ValueNet(self.encoder.repr_dim, cfg.feature_dim, cfg.hidden_dim).to(device)
+        self.value = ValueNet(self.encoder.repr_dim, cfg.feature_dim, cfg.hidden_dim, self.fused_state_dim)
+        self.value.to(device)
         self.value_opt = torch.optim.Adam(self.value.parameters(), lr=cfg.lr)
         self.topk = TopKBuffer(cfg.tp_set_size)
         self.dormant_ratio = 1.0  # DrM's initial value: σ ≈ scale until the first measurement
@@ -138,26 +114,39 @@ class Mentor(DrQV2):
 
     # -- networks and schedules -----------------------------------------------------------------------
     def build_critic(self, repr_dim: int) -> nn.Module:
-        dropout = self.cfg.critic_dropout
-        if dropout is None:
-            dropout = FAMILY[env_family(self.env_factory.cfg.id)]["critic_dropout"]
-        return Critic(repr_dim, self.action_dim, self.cfg.feature_dim, self.cfg.hidden_dim, dropout)
+        cfg = self.cfg
+        return Critic(
+            repr_dim,
+            self.action_dim,
+            cfg.feature_dim,
+            cfg.hidden_dim,
+            cfg.critic_dropout,
+            self.fused_state_dim,
+        )
 
     def build_actor(self, repr_dim: int) -> nn.Module:
         cfg = self.cfg
         if cfg.backbone == "mlp":
-            return Actor(repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim)
+            return Actor(
+                repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim, state_dim=self.fused_state_dim
+            )
         moe = MoE(
-            cfg.hidden_dim, cfg.num_experts, cfg.top_k, cfg.moe_hidden_dim, cfg.moe_gate_dim, cfg.moe_dropout
+            cfg.hidden_dim,
+            cfg.num_experts,
+            cfg.top_k,
+            cfg.moe_hidden_dim,
+            cfg.moe_gate_dim,
+            cfg.moe_dropout,
+            cfg.moe_dispatch,
         )
-        return MoEActor(repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim, moe)
+        return MoEActor(repr_dim, self.action_dim, cfg.feature_dim, cfg.hidden_dim, moe, self.fused_state_dim)
 
     def stddev(self) -> float:
         """σ from the dormant ratio (DrM / MENTOR), or the DrQ-v2 schedule (``std_rule``)."""
         cfg = self.cfg
-        if cfg.std_rule == "schedule" or not hasattr(self, "k"):
+        if cfg.std_rule == "schedule":
             return schedule(cfg.stddev_schedule, self.num_steps)
-        dormant_std = self.k["std_scale"] / (
+        dormant_std = cfg.std_scale / (
             1.0 + math.exp(-cfg.dormant_temp * (self.dormant_ratio - cfg.target_dormant_ratio))
         )
         if cfg.std_rule == "awake" and self.awake_step >= 0:
@@ -166,15 +155,15 @@ class Mentor(DrQV2):
 
     def exploit_lambda(self) -> float:
         """λ of the exploitation target: constant (Meta-World) or λ*/(1 + e^{T_λ(β − β*)}) (DrM)."""
-        lam = self.k["target_lambda"]
-        if self.k["lambda_rule"] == "constant":
+        lam = self.cfg.target_lambda
+        if self.cfg.lambda_rule == "constant":
             return lam
         x = self.cfg.lambda_temp * (self.dormant_ratio - self.cfg.target_dormant_ratio)
         return lam / (1.0 + math.exp(min(x, 50.0)))
 
     def _anneal_replay(self) -> None:
         """Meta-World: the intended n-step / γ annealing (t = frames), applied to the replay's sampler."""
-        if not self.k["nstep_anneal"]:
+        if not self.cfg.nstep_anneal:
             return
         t = self.num_steps * self.action_repeat
         self.replay.nstep = int(3 + 7 * math.exp(-t / 1e6))
@@ -192,10 +181,11 @@ class Mentor(DrQV2):
     def update(self) -> dict[str, float]:
         self._anneal_replay()
         metrics = super().update()
-        if self.cfg.perturb != "none" and self.num_updates % self.k["perturb_interval"] == 0:
+        if self.cfg.perturb != "none" and self.num_updates % self.cfg.perturb_interval == 0:
             metrics.update(self.perturb())
-        metrics.update({"charts/nstep": float(self.replay.nstep), "charts/discount": float(self.replay.discount),
-                        "charts/num_perturbations": float(self.num_perturbations)})  # fmt: skip
+        metrics["charts/nstep"] = float(self.replay.nstep)
+        metrics["charts/discount"] = float(self.replay.discount)
+        metrics["charts/num_perturbations"] = float(self.num_perturbations)
         return metrics
 
     def compute_target(
@@ -217,7 +207,7 @@ class Mentor(DrQV2):
             with torch.no_grad():
                 q = torch.min(*self.critic_target(h, action))
             err = self.value(h) - q
-            weight = torch.where(err > 0, 1.0 - self.k["expectile"], self.k["expectile"])
+            weight = torch.where(err > 0, 1.0 - self.cfg.expectile, self.cfg.expectile)
             value_loss = (weight * err.pow(2)).mean()
             self.value_opt.zero_grad(set_to_none=True)
             value_loss.backward()
@@ -263,8 +253,10 @@ class Mentor(DrQV2):
 
     def perturb(self) -> dict[str, float]:
         """θ ← αθ + (1 − α)φ for every Linear/Conv parameter, then reset Adam (MENTOR Sec. TP; DrM)."""
-        alpha = perturb_factor(self.dormant_ratio, self.cfg.perturb_rate, self.cfg.min_perturb_factor,
-                               self.k["max_perturb_factor"])  # fmt: skip
+        cfg = self.cfg
+        alpha = perturb_factor(
+            self.dormant_ratio, cfg.perturb_rate, cfg.min_perturb_factor, cfg.max_perturb_factor
+        )
         use_task = self.cfg.perturb == "task" and len(self.topk) > 0
         for name, net in self._perturb_nets().items():
             target = task_target(self.topk.stats(name)) if use_task else random_target(net, weight_init)
@@ -309,8 +301,12 @@ class Mentor(DrQV2):
         self._anneal_replay()
 
     def finish(self) -> dict[str, Any]:
-        out = {**super().finish(), "num_perturbations": self.num_perturbations, "dormant_ratio": self.dormant_ratio,
-               "top_k_returns": self.topk.returns, "family": self.family}  # fmt: skip
+        out = {
+            **super().finish(),
+            "num_perturbations": self.num_perturbations,
+            "dormant_ratio": self.dormant_ratio,
+            "top_k_returns": self.topk.returns,
+        }
         if isinstance(self.actor, MoEActor):
             out["expert_usage"] = [float(u) for u in self.actor.hidden.last_usage]
         return out

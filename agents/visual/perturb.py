@@ -2,7 +2,7 @@
 
 Provenance: suninghuang19/mentor @ f4fa81f ``utils.py`` (``models_tuple``, ``cal_params_stats``,
 ``sample_params``, ``perturb``, ``cal_dormant_ratio``) and XuGW-Kevin/DrM ``utils.py`` (``perturb``). Written
-as the papers sheet recommends (Sec. 6.6), not as released: parameters are keyed by *name*, so the MoE's
+as the intended algorithm (MENTOR Sec. 3.2, task-oriented perturbation), not as released: parameters are keyed by *name*, so the MoE's
 experts and gate are handled like any Linear layer (the official ``cal_params_stats`` crashes there, issue
 #1), each parameter is interpolated exactly once, and Conv2d layers are included when the encoder is
 perturbed (the official encoder "perturbation" only touches Linear layers and is a no-op).
@@ -126,7 +126,8 @@ class DormantMeter:
     """Dormant ratio of a network's Linear layers from one forward pass (DrM ``cal_dormant_ratio``).
 
     A neuron is dormant when its batch-mean |pre-activation| is below ``threshold`` × its layer's mean; the
-    ratio is dormant neurons / all neurons over every Linear layer (MoE experts and gate included).
+    ratio is dormant neurons / all neurons over every Linear layer (MoE experts and gate included). Under
+    the MoE's sparse dispatch an expert's neurons are measured on the inputs routed to it (none: all dormant).
     Use as a context manager around a forward pass, then read :attr:`ratio`.
     """
 
@@ -136,6 +137,10 @@ class DormantMeter:
         self.ratio = 0.0
 
     def _hook(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        if output.numel() == 0:  # a sparse-dispatch expert no input was routed to: all its neurons are idle
+            self.dormant += output.shape[-1]
+            self.total += output.shape[-1]
+            return
         act = output.detach().abs().reshape(-1, output.shape[-1]).mean(0)
         self.dormant += int((act < act.mean() * self.threshold).sum())
         self.total += act.numel()

@@ -32,6 +32,15 @@ DEFAULT_CAMERAS = {"door": "top", "hammer": "top", "pen": "vil_camera", "relocat
 TOP_CAMERA_HEIGHT = {"door": 1.5, "hammer": 1.1, "pen": 1.1, "relocate": 1.2}
 #: MENTOR's reward rescaling (``adroit.py``): hammer ×1/100, door ×1/20, pen ×1/50.
 MENTOR_REWARD_SCALE = {"door": 1 / 20, "hammer": 1 / 100, "pen": 1 / 50, "relocate": 1 / 20}
+#: The DAPG hand-to-object term −0.1·‖palm − object‖ (Rajeswaran et al. 2018; mj_envs ``door_v0.py``,
+#: ``hammer_v0.py``, ``relocate_v0.py``): (palm site attribute, object attribute, object kind). gymnasium-robotics
+#: 1.4.2 v1 computes it as +0.1·‖…‖ (Farama-Foundation/Gymnasium-Robotics PR #220, fixed upstream as v2 by PR
+#: #306); pen has no such term.
+HAND_TERM = {
+    "door": ("grasp_site_id", "handle_site_id", "site"),
+    "hammer": ("S_grasp_site_id", "obj_body_id", "body"),
+    "relocate": ("S_grasp_site_id", "obj_body_id", "body"),
+}
 
 
 class AdroitEnv(VisualControlEnv):
@@ -51,8 +60,11 @@ class AdroitEnv(VisualControlEnv):
     ``qpos[6:30]``).
 
     ## Rewards
-    gymnasium-robotics' dense reward times ``reward_scale`` (default 1; MENTOR uses door 1/20, hammer 1/100,
-    pen 1/50: ``reward_scale="mentor"``), summed over the action repeat.
+    The DAPG dense reward times ``reward_scale`` (default 1; MENTOR uses door 1/20, hammer 1/100, pen 1/50:
+    ``reward_scale="mentor"``), summed over the action repeat. gymnasium-robotics 1.4.2's v1 door, hammer
+    and relocate reward the hand for moving *away* from the object (+0.1·‖palm − object‖ where DAPG has
+    −0.1·‖…‖); we subtract 0.2·‖palm − object‖ to restore DAPG's term. When an upstream ``AdroitHand<Task>-v2``
+    (gymnasium-robotics ≥ 1.4.3, fixed) is registered it is used instead, uncorrected.
 
     ## Starting State
     The task's randomised initial state (door/hammer/relocate object positions, pen goal orientation).
@@ -67,7 +79,8 @@ class AdroitEnv(VisualControlEnv):
     ``view_1``…``view_5``), and the :class:`~envs.robotics.base.VisualControlEnv` arguments.
 
     ## Version History
-    * v0: initial version (gymnasium-robotics 1.4.2 v1 tasks, mujoco 3.3.0).
+    * v0: initial version (gymnasium-robotics 1.4.2 v1 tasks, mujoco 3.3.0); issue 16: the hand-to-object
+      sign of door / hammer / relocate corrected to DAPG's.
     """
 
     def __init__(self, task: str, reward_scale: float | str = 1.0, **kwargs: Any) -> None:
@@ -83,15 +96,22 @@ class AdroitEnv(VisualControlEnv):
         self.metadata = {**self.metadata, "render_fps": round(1.0 / self._env.dt)}
 
     def _sim_build(self) -> tuple[int, int, int]:
+        import gymnasium as gym
         import gymnasium_robotics.envs.adroit_hand as adroit
 
-        cls = {
-            "door": adroit.AdroitHandDoorEnv,
-            "hammer": adroit.AdroitHandHammerEnv,
-            "pen": adroit.AdroitHandPenEnv,
-            "relocate": adroit.AdroitHandRelocateEnv,
-        }[self.task]
-        self._env = cls()
+        fixed_id = f"AdroitHand{self.task.capitalize()}-v2"  # upstream's fixed reward (PR #306)
+        if fixed_id in gym.registry:
+            self._env = gym.make(fixed_id).unwrapped
+            self._hand_term_fix = None
+        else:
+            cls = {
+                "door": adroit.AdroitHandDoorEnv,
+                "hammer": adroit.AdroitHandHammerEnv,
+                "pen": adroit.AdroitHandPenEnv,
+                "relocate": adroit.AdroitHandRelocateEnv,
+            }[self.task]
+            self._env = cls()
+            self._hand_term_fix = HAND_TERM.get(self.task)
         self._model, self._data = self._env.model, self._env.data
         names = [self._model.camera(i).name for i in range(self._model.ncam)]
         if self.camera != "top" and self.camera not in names:
@@ -118,7 +138,17 @@ class AdroitEnv(VisualControlEnv):
 
     def _sim_step(self, action: np.ndarray) -> tuple[float, bool, bool]:
         self._state, reward, terminated, _, info = self._env.step(action)
-        return float(reward) * self.reward_scale, bool(terminated), bool(info["success"])
+        reward = float(reward)
+        if self._hand_term_fix is not None:  # v1's +0.1·d → DAPG's −0.1·d
+            reward -= 0.2 * self.hand_to_object_distance()
+        return reward * self.reward_scale, bool(terminated), bool(info["success"])
+
+    def hand_to_object_distance(self) -> float:
+        """‖palm − object‖ of DAPG's hand-to-object term (door: handle site; hammer, relocate: object body)."""
+        palm_attr, obj_attr, kind = HAND_TERM[self.task]
+        palm = self._data.site_xpos[getattr(self._env, palm_attr)]
+        pos = self._data.site_xpos if kind == "site" else self._data.xpos
+        return float(np.linalg.norm(palm - pos[getattr(self._env, obj_attr)]))
 
     def _sim_state(self) -> np.ndarray:
         return self._state.astype(np.float32)

@@ -213,8 +213,9 @@ class VisualControlEnv(gym.Env):
         if action.shape != self.action_space.shape:
             raise ValueError(f"action must have shape {self.action_space.shape}, got {action.shape}")
         if not ((action >= -1.0) & (action <= 1.0)).all():  # the common case costs one comparison
-            if not np.isfinite(action).all():
-                raise ValueError(f"action must be finite, got {action}")
+            if not np.isfinite(action).all():  # issue 20: one line, never NaN observations or rewards
+                bad = np.flatnonzero(~np.isfinite(action)).tolist()
+                raise ValueError(f"action must be finite; non-finite entries at indices {bad}")
             action = np.clip(action, -1.0, 1.0)
         action = self._sim_action(action)
         reward, terminated = 0.0, False

@@ -11,7 +11,7 @@ must run before ``import mujoco``; every module of this family calls it at impor
 ``os.environ``, so subprocess workers (``spawn``) inherit it without probing again.
 
 Fast rendering (``fast=True``) turns shadows and multisampling off (``model.vis.quality.shadowsize = 0``,
-``offsamples = 0``): ~5× more frames/s on a CPU (FEASIBILITY.md, "Environment speed").
+``offsamples = 0``): ~5× more frames/s on a CPU (measured: docs/robotics.md, `python -m envs.check_render`).
 """
 
 from __future__ import annotations
