@@ -1,4 +1,4 @@
-"""Gymnasium environments for wireless resource allocation (ICGNN, papers/wireless_icgnn.md).
+"""Gymnasium environments for wireless resource allocation (ICGNN, Sun et al., arXiv 2408.17252).
 
 All three share one shape: an episode is one network (one decision, contextual-bandit style); the
 observation is the network as a padded TX × user graph; the action is a flat Box in [-1, 1] mapped inside
