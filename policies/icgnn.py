@@ -67,6 +67,8 @@ class ICGNN(nn.Module):
         channels: C, scalar link weights per link (the edge MLP's output).
         message: M, width of the messages each entity sends.
         paired: the pair form above (needs a square grid with the diagonal as serving links).
+        aggregation: ``mean`` (Σ/n over the neighbourhood) or ``sum`` (Σ/10: grows with the number of
+            neighbours, like the interference a link sees). Both also see log(1 + n).
     """
 
     def __init__(
@@ -78,9 +80,13 @@ class ICGNN(nn.Module):
         channels: int = 8,
         message: int = 8,
         paired: bool = False,
+        aggregation: str = "mean",
     ) -> None:
         super().__init__()
-        self.channels, self.message, self.paired = channels, message, paired
+        if aggregation not in ("mean", "sum"):
+            raise ValueError(f"aggregation must be 'mean' or 'sum', got {aggregation!r}")
+        self.channels, self.message, self.paired, self.aggregation = channels, message, paired, aggregation
+        self.ref_scale = 0.1  # sum aggregation: Σ / 10, a fixed scale (not the network's size)
         c, m, d = channels, message, hidden
         self.edge = mlp([in_features + 1, 2 * c, c])
         sides = ["pair"] if paired else ["tx", "user"]
@@ -115,13 +121,15 @@ class ICGNN(nn.Module):
         b, t, u, c = e.shape
         n_u, n_t = us_m.sum(1)[:, None, None], tx_m.sum(1)[:, None, None]  # (B, 1, 1)
         inv_u, inv_t = 1.0 / n_u.clamp_min(1.0), 1.0 / n_t.clamp_min(1.0)
+        # weights of the link-weighted aggregates: 1/n (mean) or 1/n_ref (sum, grows with the size)
+        w_u, w_t = (inv_u, inv_t) if self.aggregation == "mean" else (self.ref_scale,) * 2
         if self.paired:
             if t != u:
                 raise ValueError(f"paired=True needs a square T x U grid, got {t} x {u}")
             # link weights in matmul layout, made once: both[b, j, k·2C + x] = e_kjx (row of pair k, x < C)
             # and e_jk(x-C) (column of pair k); aggregates are then (B, M, K) @ (B, K, 2KC) products
             both = torch.cat([e.permute(0, 2, 1, 3), e], 3).reshape(b, t, 2 * t * c)
-            return self._paired(e, both, tx_m * us_m, inv_u)
+            return self._paired(e, both, tx_m * us_m, n_u, w_u)
         # row[b, t·C + c, u] = e_tuc, col[b, u·C + c, t] = e_tuc
         row, col = e.permute(0, 1, 3, 2), e.permute(0, 2, 3, 1)
         srv_t = serv / serv.sum(2, keepdim=True).clamp_min(1.0)  # row-normalised serving weights (B, T, U)
@@ -129,14 +137,14 @@ class ICGNN(nn.Module):
         log_u = torch.log1p(n_u).expand(-1, t, 1)  # size information (log of the neighbourhood size)
         log_t = torch.log1p(n_t).expand(-1, u, 1)
         row, col = row.reshape(b, t * c, u), col.reshape(b, u * c, t)
-        tx_in = [e.sum(2) * inv_u, torch.einsum("btu,btuc->btc", srv_t, e), log_u]
-        us_in = [e.sum(1) * inv_t, torch.einsum("but,btuc->buc", srv_u, e), log_t]
+        tx_in = [e.sum(2) * w_u, torch.einsum("btu,btuc->btc", srv_t, e), log_u]
+        us_in = [e.sum(1) * w_t, torch.einsum("but,btuc->buc", srv_u, e), log_t]
         tx = self.init["tx"](torch.cat(tx_in, -1)) * tx_m[..., None]  # (B, T, D)
         us = self.init["user"](torch.cat(us_in, -1)) * us_m[..., None]  # (B, U, D)
         for i in range(len(self.update["tx"])):
             m_u, m_t = self.msg["user"][i](us), self.msg["tx"][i](tx)  # (B, U, M), (B, T, M)
-            agg_t = torch.cat([torch.bmm(row, m_u).view(b, t, -1) * inv_u, torch.bmm(srv_t, us)], -1)
-            agg_u = torch.cat([torch.bmm(col, m_t).view(b, u, -1) * inv_t, torch.bmm(srv_u, tx)], -1)
+            agg_t = torch.cat([torch.bmm(row, m_u).view(b, t, -1) * w_u, torch.bmm(srv_t, us)], -1)
+            agg_u = torch.cat([torch.bmm(col, m_t).view(b, u, -1) * w_t, torch.bmm(srv_u, tx)], -1)
             tx, us = (
                 self.update["tx"][i](tx, agg_t, log_u) * tx_m[..., None],
                 self.update["user"][i](us, agg_u, log_t) * us_m[..., None],
@@ -146,19 +154,24 @@ class ICGNN(nn.Module):
         return self.dec_out(nn.functional.silu(pre)) * valid[..., None]
 
     def _paired(
-        self, e: torch.Tensor, both: torch.Tensor, mask: torch.Tensor, inv_n: torch.Tensor
+        self,
+        e: torch.Tensor,
+        both: torch.Tensor,
+        mask: torch.Tensor,
+        n: torch.Tensor,
+        w_n: torch.Tensor | float,
     ) -> torch.Tensor:
         b, k = e.shape[:2]
         e_diag = torch.diagonal(e, dim1=1, dim2=2).transpose(1, 2)  # (B, K, C): the serving links
-        log_n = torch.log1p(1.0 / inv_n).expand(-1, k, 1)
-        init_in = torch.cat([e.sum(2) * inv_n, e.sum(1) * inv_n, e_diag, log_n], -1)
+        log_n = torch.log1p(n).expand(-1, k, 1)
+        init_in = torch.cat([e.sum(2) * w_n, e.sum(1) * w_n, e_diag, log_n], -1)
         dense = bool(mask.all())
         s = self.init["pair"](init_in)
         s = s if dense else s * mask[..., None]
         for msg, update in zip(self.msg["pair"], self.update["pair"], strict=True):
             # row and column aggregates (B, M, K·2C) → (B, K, 2C·M); the wide-output product is the fast one
             agg = torch.bmm(msg(s).transpose(1, 2), both).view(b, -1, k, both.shape[2] // k)
-            agg = agg.permute(0, 2, 3, 1).reshape(b, k, -1) * inv_n
+            agg = agg.permute(0, 2, 3, 1).reshape(b, k, -1) * w_n
             s = update(s, agg, log_n)
             s = s if dense else s * mask[..., None]
         out = self.decoder(torch.cat([self.final_norm(s), e_diag], -1)) * mask[..., None]  # (B, K, out)

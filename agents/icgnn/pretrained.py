@@ -26,7 +26,7 @@ from policies.icgnn import build_icgnn
 
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 #: config fields that define the network's shape (stored in and restored from the weight file)
-ARCH_KEYS = ("arch", "hidden", "layers", "channels", "message")
+ARCH_KEYS = ("arch", "hidden", "layers", "channels", "message", "aggregation")
 
 #: name → env id, training env kwargs, networks, batch size, 1× test kwargs (benchmarks/wireless.py tests
 #: at 1×, 2×, 4× of these). Cell-free trains on a size range: with τ_p = 10 fixed, K = 10 never shows pilot
@@ -66,7 +66,7 @@ TEST_NETWORKS, TEST_SEED = 200, 2026
 
 def model_for(scenario: Scenario, head_factor: int, **arch: Any) -> nn.Module:
     """The GNN for ``scenario`` with ``head_factor`` × its action channels and the ``arch`` settings."""
-    extra = {} if arch["arch"] == "grid" else {"paired": scenario.paired}
+    extra = {} if arch["arch"] == "grid" else {"paired": scenario.paired, "aggregation": arch["aggregation"]}
     return build_icgnn(
         arch["arch"],
         scenario.num_features,
@@ -114,7 +114,8 @@ def load_pretrained(
             f"pretrained {name!r} is for scenario {have[0]} with head_factor {have[1]}, not {want[0]} with "
             f"{want[1]}: pick the file of this env (see docs/wireless.md, 'Pretrained weights')"
         )
-    return load_file(resolve(name)), {k: meta["arch"][k] for k in ARCH_KEYS}
+    defaults = {"aggregation": "mean"}  # keys added after a file was written
+    return load_file(resolve(name)), {k: meta["arch"].get(k, defaults.get(k)) for k in ARCH_KEYS}
 
 
 def save_pretrained(path: Path, learner: Any, extra: dict[str, Any]) -> Path:

@@ -38,6 +38,7 @@ class UnsupervisedConfig(LearnerConfig):
     layers: int = 3
     channels: int = 4  # entity arch: scalar link weights per link (C)
     message: int = 8  # entity arch: message width (M)
+    aggregation: str = "mean"  # entity arch: mean | sum (policies.icgnn.ICGNN)
     #: name of a shipped weight file (agents/icgnn/pretrained/<name>.safetensors) or a path to one; its
     #: architecture replaces arch/hidden/layers/channels/message. Training continues from it.
     pretrained: str | None = None
