@@ -68,7 +68,8 @@ class ICGNN(nn.Module):
         message: M, width of the messages each entity sends.
         paired: the pair form above (needs a square grid with the diagonal as serving links).
         aggregation: ``mean`` (Σ/n over the neighbourhood) or ``sum`` (Σ/10: grows with the number of
-            neighbours, like the interference a link sees). Both also see log(1 + n).
+            neighbours, like the interference a link sees).
+        size_feature: give every update log(1 + n), the neighbourhood size (else a constant zero input).
     """
 
     def __init__(
@@ -81,12 +82,14 @@ class ICGNN(nn.Module):
         message: int = 8,
         paired: bool = False,
         aggregation: str = "mean",
+        size_feature: bool = True,
     ) -> None:
         super().__init__()
         if aggregation not in ("mean", "sum"):
             raise ValueError(f"aggregation must be 'mean' or 'sum', got {aggregation!r}")
         self.channels, self.message, self.paired, self.aggregation = channels, message, paired, aggregation
         self.ref_scale = 0.1  # sum aggregation: Σ / 10, a fixed scale (not the network's size)
+        self.size_weight = 1.0 if size_feature else 0.0
         c, m, d = channels, message, hidden
         self.edge = mlp([in_features + 1, 2 * c, c])
         sides = ["pair"] if paired else ["tx", "user"]
@@ -134,8 +137,8 @@ class ICGNN(nn.Module):
         row, col = e.permute(0, 1, 3, 2), e.permute(0, 2, 3, 1)
         srv_t = serv / serv.sum(2, keepdim=True).clamp_min(1.0)  # row-normalised serving weights (B, T, U)
         srv_u = (serv / serv.sum(1, keepdim=True).clamp_min(1.0)).transpose(1, 2)  # (B, U, T)
-        log_u = torch.log1p(n_u).expand(-1, t, 1)  # size information (log of the neighbourhood size)
-        log_t = torch.log1p(n_t).expand(-1, u, 1)
+        log_u = torch.log1p(n_u).expand(-1, t, 1) * self.size_weight  # log of the neighbourhood size
+        log_t = torch.log1p(n_t).expand(-1, u, 1) * self.size_weight
         row, col = row.reshape(b, t * c, u), col.reshape(b, u * c, t)
         tx_in = [e.sum(2) * w_u, torch.einsum("btu,btuc->btc", srv_t, e), log_u]
         us_in = [e.sum(1) * w_t, torch.einsum("but,btuc->buc", srv_u, e), log_t]
@@ -163,7 +166,7 @@ class ICGNN(nn.Module):
     ) -> torch.Tensor:
         b, k = e.shape[:2]
         e_diag = torch.diagonal(e, dim1=1, dim2=2).transpose(1, 2)  # (B, K, C): the serving links
-        log_n = torch.log1p(n).expand(-1, k, 1)
+        log_n = torch.log1p(n).expand(-1, k, 1) * self.size_weight
         init_in = torch.cat([e.sum(2) * w_n, e.sum(1) * w_n, e_diag, log_n], -1)
         dense = bool(mask.all())
         s = self.init["pair"](init_in)
