@@ -224,11 +224,14 @@ def learner_for(name: str, seed: int, pretrained: bool, tmp: Path) -> Unsupervis
     return UnsupervisedICGNN(UnsupervisedConfig(pretrained=path), factory, seed=seed)
 
 
-def print_rows(rows: list[dict[str, Any]]) -> None:
-    print(
-        "| scenario | size | method | % WMMSE | ms/net batched | ms/net single | speed-up batched | speed-up single |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+def print_rows(rows: list[dict[str, Any]], header: bool) -> None:
+    """Markdown rows (speed-ups with one decimal: IC ratios near 1 must not print as "0x")."""
+    if header:
+        print(
+            "\n| scenario | size | method | % WMMSE | ms/net batched | ms/net single | speed-up batched "
+            "| speed-up single |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         t = [
             f"{r[k]:.4g}" if r.get(k) is not None else "—"
@@ -317,7 +320,7 @@ def main() -> None:
                 if name != names[0]:  # second IC row: only the ICGNN line
                     new = [r for r in new if r["method"].startswith("ICGNN")]
                 rows += new
-                print_rows(new)
+                print_rows(new, header=factor == 1)
     meta = {n: read_metadata(n) for ns in SCENARIOS.values() for n in ns} if args.pretrained else {}
     verdicts = check_targets(rows)
     print("\n## issue-17 targets\n")

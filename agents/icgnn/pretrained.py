@@ -141,7 +141,7 @@ def save_pretrained(path: Path, learner: Any, extra: dict[str, Any]) -> Path:
     return path
 
 
-def test_quality(learner: Any, spec: dict[str, Any], networks: int = TEST_NETWORKS) -> float:
+def fixed_test_quality(learner: Any, spec: dict[str, Any], networks: int = TEST_NETWORKS) -> float:
     """ICGNN's mean objective as % of WMMSE's on the fixed test set of a spec (seeded, 1× sizes)."""
     sc = type(learner.scenario)(**spec["test"])
     res = learner.compare(sc.sample(np.random.default_rng(TEST_SEED), networks), sc)
@@ -172,7 +172,7 @@ def train_pretrained(name: str, seed: int = 0, out_dir: Path = PRETRAINED_DIR, *
         "test_kwargs": spec["test"],
         "test_networks": TEST_NETWORKS,
         "test_seed": TEST_SEED,
-        "test_pct_wmmse": round(test_quality(learner, spec), 3),
+        "test_pct_wmmse": round(fixed_test_quality(learner, spec), 3),
     }
     save_pretrained(out_dir / f"{name}.safetensors", learner, meta)
     return meta
