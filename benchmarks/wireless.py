@@ -42,8 +42,10 @@ from envs.wireless.common import Networks, Scenario, objective
 from envs.wireless.ic import InterferenceChannel, wmmse_ic
 from envs.wireless.mimo import wmmse_mimo
 from policies.icgnn import flops_per_network
+from policies.icgnn_grid import LinkGridICGNN
 
 FACTORS = (1, 2, 4)
+GRID_BATCH = 100  # networks per batched timing of the issue-4 link-grid model
 #: scenario label → weight names tested (the first is the main row; ``ic-range`` is the second IC row)
 SCENARIOS = {"IC": ["ic", "ic-range"], "cell-free": ["cellfree"], "MU-MISO CG-4": ["miso"]}
 SWEEP = [  # (hidden, layers, channels, message) of the IC quality-vs-cost sweep
@@ -170,17 +172,36 @@ def measure(
             iters = iterations_to_converge(sc, one)
             single_gnn.append(best_time(lambda one=one: icgnn_alloc(learner, sc, one), 3))
             single_wmmse.append(best_time(lambda one=one, n=iters: sc.wmmse(one, n), 1))
-    b = batch.batch_size
-    return {
-        "quality": quality,
-        "ms_batched": {"ICGNN": 1e3 * t_gnn / b, "WMMSE": 1e3 * t_wmmse / b},
-        "ms_single": {
-            "ICGNN": 1e3 * statistics.median(single_gnn),
-            "WMMSE": 1e3 * statistics.median(single_wmmse),
-        },
-        "networks": networks,
-        "batch": b,
-    }
+        b = batch.batch_size
+        out = {
+            "quality": quality,
+            "ms_batched": {"ICGNN": 1e3 * t_gnn / b, "WMMSE": 1e3 * t_wmmse / b},
+            "ms_single": {
+                "ICGNN": 1e3 * statistics.median(single_gnn),
+                "WMMSE": 1e3 * statistics.median(single_wmmse),
+            },
+            "networks": networks,
+            "batch": b,
+        }
+        if args.grid:  # the issue-4 model's cost on the same networks (timing only: weights do not matter)
+            torch.manual_seed(0)
+            grid = LinkGridICGNN(sc.num_features, sc.out_channels, 64, 4)
+            small = net[: min(b, GRID_BATCH)]  # its (B, T, U, 64) activations need chunks (issue 4 timed 100)
+            t_grid = best_time(
+                lambda: sc.allocate(small, torch.tanh(grid(*graph_inputs(sc, small))).double()), 1
+            )
+            one_grid = [
+                best_time(
+                    lambda one=net[i : i + 1]: sc.allocate(one, torch.tanh(grid(*graph_inputs(sc, one)))), 2
+                )
+                for i in range(3)
+            ]
+            out["grid"] = {
+                "ms_batched": 1e3 * t_grid / small.batch_size,
+                "ms_single": 1e3 * statistics.median(one_grid),
+                "mflop": flops_per_network(grid, sc.max_tx, sc.max_users, sc.num_features) / 1e6,
+            }
+    return out
 
 
 def rows_for(
@@ -209,6 +230,24 @@ def rows_for(
                 "mflop_per_network": round(flops / 1e6, 3) if method == "ICGNN" else None,
             }
         out.append(row)
+    if "grid" in m:
+        g = m["grid"]
+        out.append(
+            {
+                "scenario": scenario,
+                "weights": "untrained (timing only)",
+                "size": label,
+                "method": "ICGNN link grid 64x4 (issue 4)",
+                "networks": min(m["batch"], GRID_BATCH),
+                "sum_se": None,
+                "pct_wmmse": None,
+                "ms_per_network_batched": round(g["ms_batched"], 5),
+                "ms_per_network_single": round(g["ms_single"], 4),
+                "speedup_vs_wmmse_batched": round(m["ms_batched"]["WMMSE"] / g["ms_batched"], 2),
+                "speedup_vs_wmmse_single": round(m["ms_single"]["WMMSE"] / g["ms_single"], 2),
+                "mflop_per_network": round(g["mflop"], 3),
+            }
+        )
     return out
 
 
@@ -241,9 +280,8 @@ def print_rows(rows: list[dict[str, Any]], header: bool) -> None:
             f"{r[k]:.1f}x" if r.get(k) is not None else "—"
             for k in ("speedup_vs_wmmse_batched", "speedup_vs_wmmse_single")
         ]
-        print(
-            f"| {r['scenario']} | {r['size']} | {r['method']} | {r['pct_wmmse']:.1f} | {' | '.join(t + s)} |"
-        )
+        pct = "—" if r["pct_wmmse"] is None else f"{r['pct_wmmse']:.1f}"
+        print(f"| {r['scenario']} | {r['size']} | {r['method']} | {pct} | {' | '.join(t + s)} |")
 
 
 def run_sweep(args: argparse.Namespace, tmp: Path) -> None:
@@ -292,6 +330,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=10, help="networks timed one at a time (median)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default=None, help="substring of one scenario name")
+    parser.add_argument(
+        "--no-grid", dest="grid", action="store_false", help="skip the issue-4 model's timing"
+    )
     parser.add_argument("--sanity", action="store_true", help="also rerun the WMMSE reference check")
     parser.add_argument("--results-dir", default="docs/results")
     args = parser.parse_args()
@@ -318,7 +359,7 @@ def main() -> None:
                 flops = flops_per_network(learner.model, t, u, sc.num_features)
                 new = rows_for(scenario, name, f"{factor}x {size_label(kw)}", m, flops)
                 if name != names[0]:  # second IC row: only the ICGNN line
-                    new = [r for r in new if r["method"].startswith("ICGNN")]
+                    new = [r for r in new if r["method"].startswith("ICGNN (")]
                 rows += new
                 print_rows(new, header=factor == 1)
     meta = {n: read_metadata(n) for ns in SCENARIOS.values() for n in ns} if args.pretrained else {}
