@@ -8,8 +8,8 @@ Per scenario (IC K = 10 at 0 dB; cell-free L = 25, K = 10, N = 4; MU-MISO 8 × 8
 size factor 1×, 2×, 4×, on the same fresh test networks: the sum SE of every method as % of WMMSE
 (100 iterations), and the time per network, 1 CPU thread, of ICGNN (features + GNN + action mapping incl.
 CG) and WMMSE, (a) batched over ``--batch`` networks (best of ``--reps``) and (b) one network at a time,
-WMMSE run to convergence on that network (iterations until the sum SE changes by < 1e-5 relative, counted
-first, then timed without the check), median over ``--single`` networks. Rows (one per scenario, size,
+WMMSE run to convergence on that network (the iterations after which its sum SE stays within 1e-4
+(relative) of the value after 500 iterations, counted first, then timed without any check), median over ``--single`` networks. Rows (one per scenario, size,
 method) go to docs/results/wireless.json; the issue-17 targets are checked and printed at the end.
 Protocol and recorded results: docs/wireless.md.
 """
@@ -17,6 +17,7 @@ Protocol and recorded results: docs/wireless.md.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -135,13 +136,12 @@ def wmmse_trace(sc: Scenario, net: Networks, iters: int) -> list[torch.Tensor]:
     return wmmse_mimo(h, net.user_mask, sc.p_total, sc.noise, iters, trace=True)[1]
 
 
-def iterations_to_converge(sc: Scenario, net: Networks, rtol: float = 1e-5, cap: int = 500) -> int:
-    """WMMSE iterations until the sum SE of the single network ``net`` changes by < ``rtol`` relative."""
-    trace = [float(x[0]) for x in wmmse_trace(sc, net, cap)]
-    for i in range(1, len(trace)):
-        if abs(trace[i] - trace[i - 1]) <= rtol * max(abs(trace[i]), 1e-12):
-            return i
-    return cap
+def iterations_to_converge(sc: Scenario, net: Networks, rtol: float = 1e-4, cap: int = 500) -> int:
+    """WMMSE iterations after which the sum SE of the single network ``net`` stays within ``rtol``
+    (relative) of its value after ``cap`` iterations (robust to slow starts, unlike a step-size test)."""
+    trace = np.array([float(x[0]) for x in wmmse_trace(sc, net, cap)])
+    far = np.flatnonzero(np.abs(trace - trace[-1]) > rtol * max(abs(trace[-1]), 1e-12))
+    return int(far[-1]) + 1 if len(far) else 0
 
 
 def icgnn_alloc(learner: UnsupervisedICGNN, sc: Scenario, net: Networks) -> torch.Tensor:
@@ -166,12 +166,13 @@ def measure(
         t_wmmse = first * batch.batch_size / net.batch_size
         if first < 5.0:  # cheap enough to repeat on exactly the batch
             t_wmmse = min(t_wmmse, best_time(lambda: sc.wmmse(batch), max(1, args.reps - 1)))
-        single_gnn, single_wmmse = [], []
+        single_gnn, single_wmmse, single_100 = [], [], []
         for i in range(min(args.single, networks)):
             one = net[i : i + 1]
             iters = iterations_to_converge(sc, one)
             single_gnn.append(best_time(lambda one=one: icgnn_alloc(learner, sc, one), 3))
             single_wmmse.append(best_time(lambda one=one, n=iters: sc.wmmse(one, n), 1))
+            single_100.append(best_time(lambda one=one: sc.wmmse(one, 100), 1))
         b = batch.batch_size
         out = {
             "quality": quality,
@@ -180,6 +181,7 @@ def measure(
                 "ICGNN": 1e3 * statistics.median(single_gnn),
                 "WMMSE": 1e3 * statistics.median(single_wmmse),
             },
+            "ms_wmmse_single_100": 1e3 * statistics.median(single_100),
             "networks": networks,
             "batch": b,
         }
@@ -229,6 +231,8 @@ def rows_for(
                 "speedup_vs_wmmse_single": round(m["ms_single"]["WMMSE"] / st, 2),
                 "mflop_per_network": round(flops / 1e6, 3) if method == "ICGNN" else None,
             }
+            if method == "WMMSE":  # one network, 100 fixed iterations (the issue's 6.2 ms figure)
+                row["ms_single_100_iterations"] = round(m["ms_wmmse_single_100"], 4)
         out.append(row)
     if "grid" in m:
         g = m["grid"]
@@ -333,6 +337,7 @@ def main() -> None:
     parser.add_argument(
         "--no-grid", dest="grid", action="store_false", help="skip the issue-4 model's timing"
     )
+    parser.add_argument("--merge", action="store_true", help="with --only: keep other scenarios' saved rows")
     parser.add_argument("--sanity", action="store_true", help="also rerun the WMMSE reference check")
     parser.add_argument("--results-dir", default="docs/results")
     args = parser.parse_args()
@@ -362,6 +367,10 @@ def main() -> None:
                     new = [r for r in new if r["method"].startswith("ICGNN (")]
                 rows += new
                 print_rows(new, header=factor == 1)
+    out_file = Path(args.results_dir) / "wireless.json"
+    if args.merge and out_file.exists():  # keep the other scenarios' rows of an earlier --only run
+        done = {r["scenario"] for r in rows}
+        rows = [r for r in json.loads(out_file.read_text())["rows"] if r["scenario"] not in done] + rows
     meta = {n: read_metadata(n) for ns in SCENARIOS.values() for n in ns} if args.pretrained else {}
     verdicts = check_targets(rows)
     print("\n## issue-17 targets\n")
@@ -369,7 +378,7 @@ def main() -> None:
         "\n".join(f"- {v['target']}: {v['measured']} → {'met' if v['met'] else 'MISSED'}" for v in verdicts)
     )
     write_result(
-        Path(args.results_dir) / "wireless.json",
+        out_file,
         "ICGNN vs WMMSE: quality (% of WMMSE) and CPU time per network, 1x/2x/4x",
         rows,
         seeds=[args.seed],
@@ -379,7 +388,7 @@ def main() -> None:
         command="python -m benchmarks.wireless" + (" --pretrained" if args.pretrained else ""),
         notes=[f"{v['target']}: {v['measured']} ({'met' if v['met'] else 'missed'})" for v in verdicts],
         timing=f"1 thread; batched over {args.batch} networks (best of {args.reps}); single: median of "
-        f"{args.single} networks, WMMSE to convergence (1e-5 relative)",
+        f"{args.single} networks, WMMSE to convergence (within 1e-4 of its 500-iteration value)",
         weights={
             k: {"train_seconds": v.get("train_seconds"), "test_pct_wmmse": v.get("test_pct_wmmse")}
             for k, v in meta.items()
