@@ -75,3 +75,45 @@ def test_sb3_ppo_trains_on_wireless_env():
     obs, _ = env.reset(seed=1)
     action, _ = model.predict(obs, deterministic=True)
     assert env.action_space.contains(action.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "match"),
+    [
+        ("pgsuite/WirelessIC-v0", {"snr_db": float("nan")}, "snr_db must be a finite number"),
+        ("pgsuite/WirelessIC-v0", {"p_max": -1.0}, "p_max must be a finite number > 0"),
+        ("pgsuite/WirelessIC-v0", {"num_users": 10.5}, "num_users must be an int"),
+        ("pgsuite/WirelessIC-v0", {"num_users": True}, "num_users must be an int"),
+        ("pgsuite/WirelessIC-v0", {"num_users": 100_000}, r"GiB per batch of 250 networks, above the bound"),
+        ("pgsuite/WirelessMIMO-v0", {"snr_db": float("inf")}, "snr_db must be a finite number"),
+        ("pgsuite/WirelessMIMO-v0", {"p_total": 0.0}, "p_total must be a finite number > 0"),
+        ("pgsuite/WirelessMIMO-v0", {"cg_iters": 2.0}, "cg_iters must be an int"),
+        ("pgsuite/WirelessMIMO-v0", {"num_antennas": [4, 100_000]}, "GiB"),
+        ("pgsuite/WirelessCellFree-v0", {"rho_max": float("nan")}, "rho_max must be a finite number"),
+        ("pgsuite/WirelessCellFree-v0", {"num_aps": [20, 10]}, "num_aps must be an int"),
+        ("pgsuite/WirelessCellFree-v0", {"num_aps": 200_000, "num_users": 100}, "GiB"),
+        ("pgsuite/WirelessCellFree-v0", {"shadow_db": -1.0}, "shadow_db must be >= 0"),
+    ],
+)
+def test_constructor_validation_is_one_line(env_id, kwargs, match):
+    """Issue 20: finite SNR, positive powers, integer sizes and a memory-derived size bound."""
+    with pytest.raises(ValueError, match=match) as err:
+        gym.make(env_id, **kwargs)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("env_id", sorted(SMALL))
+def test_out_of_range_actions_are_clipped_and_bad_ones_raise(env_id):
+    """Issue 20: the Box action is clipped to [-1, 1] (documented); NaN/inf/wrong shape raise one line."""
+    env = gym.make(env_id, **SMALL[env_id]).unwrapped
+    dim = env.action_space.shape[0]
+    rewards = []
+    for action in (np.full(dim, 7.5, np.float32), np.ones(dim, np.float32)):
+        env.reset(seed=4)
+        rewards.append(env.step(action)[1])
+    assert np.isfinite(rewards[0]) and rewards[0] == pytest.approx(rewards[1])
+    for bad, match in ((np.full(dim, np.inf), "NaN or inf"), (np.zeros(dim + 1), "shape")):
+        env.reset(seed=4)
+        with pytest.raises(ValueError, match=match) as err:
+            env.step(bad)
+        assert "\n" not in str(err.value)

@@ -1,4 +1,5 @@
-"""ICGNN policy and learners: permutation equivariance, padding, state round trip, CLI smoke (issue 4)."""
+"""ICGNN policies and learners: equivariance, padding, variable sizes, factorised vs masked aggregation
+(issue 17), state round trip, CLI smoke (issue 4)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.icgnn.pg import PolicyGradientConfig, PolicyGradientICGNN
 from agents.icgnn.unsupervised import UnsupervisedConfig, UnsupervisedICGNN, graph_inputs
 from envs.wireless.cellfree import CellFree
-from policies.icgnn import ICGNN
+from envs.wireless.ic import InterferenceChannel
+from policies.icgnn import ICGNN, build_icgnn, flops_per_network
+from policies.icgnn_grid import LinkGridICGNN, aggregate, aggregate_masked
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,34 +37,68 @@ def _graph(seed=0, b=3, t=6, u=4, f=3):
     )
 
 
-def test_permuting_links_permutes_outputs():
+MODELS = {
+    "entity": lambda f, o, paired=False: ICGNN(
+        f, o, hidden=16, layers=3, channels=4, message=4, paired=paired
+    ),
+    "grid": lambda f, o, paired=False: LinkGridICGNN(f, o, hidden=16, layers=3),
+}
+
+
+@pytest.mark.parametrize("arch", sorted(MODELS))
+def test_permuting_links_permutes_outputs(arch):
     torch.manual_seed(0)
-    model = ICGNN(3, 2, hidden=16, layers=3)
+    model = MODELS[arch](3, 2)
     links, serving, tx, us = _graph()
     out = model(links, serving, tx, us)
     pt, pu = torch.randperm(6), torch.randperm(4)
     out_perm = model(links[:, pt][:, :, pu], serving[:, pt][:, :, pu], tx, us)
     torch.testing.assert_close(out[:, pt][:, :, pu], out_perm, atol=1e-5, rtol=1e-5)
+    assert out.abs().sum() > 0
 
 
-def test_padding_does_not_change_real_outputs():
+def test_paired_model_is_equivariant_to_permuting_pairs_and_decodes_the_diagonal():
     torch.manual_seed(0)
-    model = ICGNN(3, 1, hidden=16, layers=2)
+    model = MODELS["entity"](2, 2, paired=True)
+    links, _, tx, _ = _graph(b=3, t=5, u=5, f=2)
+    serving = torch.eye(5).expand(3, 5, 5).clone()
+    out = model(links, serving, tx, tx)
+    perm = torch.randperm(5)
+    out_perm = model(links[:, perm][:, :, perm], serving, tx, tx)
+    torch.testing.assert_close(out[:, perm][:, :, perm], out_perm, atol=1e-5, rtol=1e-5)
+    out = out.detach()
+    off_diagonal = out * (1 - torch.eye(5))[None, :, :, None]
+    assert float(off_diagonal.abs().max()) == 0.0 and float(out.abs().max()) > 0
+    with pytest.raises(ValueError, match="square"):
+        model(links[:, :, :4], serving[:, :, :4], tx, tx[:, :4])
+
+
+@pytest.mark.parametrize("arch", sorted(MODELS))
+def test_padding_does_not_change_real_outputs(arch):
+    torch.manual_seed(0)
+    model = MODELS[arch](3, 1)
     links, serving, tx, us = _graph()
     pad = torch.nn.functional.pad
     tx2, us2 = pad(tx, (0, 3)), pad(us, (0, 2))
     out = model(
         pad(links, (0, 0, 0, 2, 0, 3), value=5.0), pad(serving, (0, 2, 0, 3), value=1.0), tx2, us2
     ).detach()
-    torch.testing.assert_close(out[:, :6, :4], model(links, serving, tx, us), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(out[:, :6, :4], model(links, serving, tx, us), atol=1e-5, rtol=1e-5)
     assert float(out[:, 6:].abs().max()) == 0.0 and float(out[:, :, 4:].abs().max()) == 0.0
 
 
-def test_variable_size_batch_equals_per_network_outputs():
+@pytest.mark.parametrize(
+    ("arch", "sc"),
+    [
+        ("entity", CellFree((4, 9), (2, 7), (1, 3))),
+        ("grid", CellFree((4, 9), (2, 7), (1, 3))),
+        ("entity", InterferenceChannel((2, 7))),
+    ],
+)
+def test_variable_size_batch_equals_per_network_outputs(arch, sc):
     torch.manual_seed(0)
-    sc = CellFree((4, 9), (2, 7), (1, 3))
     net = sc.sample(np.random.default_rng(0), 5)
-    model = ICGNN(sc.num_features, 1, hidden=16, layers=2)
+    model = MODELS[arch](sc.num_features, 1, paired=sc.paired)
     out = model(*graph_inputs(sc, net))
     for i in range(5):
         t, u = int(net.tx_mask[i].sum()), int(net.user_mask[i].sum())
@@ -69,6 +106,44 @@ def test_variable_size_batch_equals_per_network_outputs():
         links, serving, tx, us = graph_inputs(sc, one)
         single = model(links[:, :t, :u], serving[:, :t, :u], tx[:, :t], us[:, :u])
         torch.testing.assert_close(out[i : i + 1, :t, :u], single, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_factorised_grid_aggregation_equals_masked_reference(padded):
+    """Issue 17: the matmul/mask-free aggregation computes exactly the issue-4 masked one."""
+    g = torch.Generator().manual_seed(1)
+    b, t, u, d = 3, 5, 4, 6
+    h = torch.randn(b, t, u, d, generator=g)
+    valid = torch.ones(b, t, u)
+    if padded:
+        valid[0, 3:] = 0.0
+        valid[1, :, 2:] = 0.0
+        valid[2] = 0.0  # an empty network
+    serv = (torch.rand(b, t, u, generator=g) > 0.5).float() * valid
+    masks = torch.stack([valid, serv], -1)
+    for dim in (1, 2):
+        ref = aggregate_masked(h, valid[..., None], serv[..., None], dim)
+        inv = (1.0 / masks.sum(dim).clamp_min(1.0))[..., None]
+        fast = aggregate(h, masks, inv, dim, dense=not padded)
+        real = valid.amax(dim, keepdim=True)[..., None] > 0  # aggregates of empty rows/columns are unused
+        torch.testing.assert_close(fast * real, ref * real, atol=1e-6, rtol=1e-6)
+    torch.manual_seed(0)
+    model = LinkGridICGNN(3, 2, hidden=8, layers=2)
+    links, serving, tx, us = _graph()
+    if padded:
+        tx[0, 4:] = 0.0
+    reference = LinkGridICGNN(3, 2, hidden=8, layers=2, reference_aggregation=True)
+    reference.load_state_dict(model.state_dict())
+    torch.testing.assert_close(
+        model(links, serving, tx, us), reference(links, serving, tx, us), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_flop_model_orders_the_architectures():
+    entity, grid = ICGNN(1, 1, paired=True), LinkGridICGNN(1, 1, 64, 4)
+    assert flops_per_network(grid, 10, 10, 1) > 10 * flops_per_network(entity, 10, 10, 1) > 0
+    with pytest.raises(ValueError, match="arch"):
+        build_icgnn("dense", 1, 1, hidden=8, layers=1)
 
 
 def _factory(env_id, **kwargs):

@@ -12,7 +12,15 @@ from envs.wireless.cellfree import CellFree, cellfree_se, wmmse_cellfree
 from envs.wireless.cg import conjugate_gradient
 from envs.wireless.common import Networks
 from envs.wireless.ic import InterferenceChannel, ic_rates, wmmse_ic
-from envs.wireless.mimo import MultiUserMISO, linear_precoder, mimo_sum_rate, miso_se, rzf_reg, wmmse_mimo
+from envs.wireless.mimo import (
+    MultiUserMISO,
+    linear_precoder,
+    mimo_sum_rate,
+    miso_se,
+    rzf_reg,
+    total_power_precoder,
+    wmmse_mimo,
+)
 
 torch.set_num_threads(1)
 
@@ -69,7 +77,7 @@ def test_wmmse_ic_monotone_and_reference():
     steps = torch.stack(hist)
     assert (steps[1:] - steps[:-1]).min() > -1e-9
     assert float(power.max()) <= sc.p_max + 1e-12 and float(power.min()) >= 0
-    # sheet Sec. 7.1 reports 2.822 bit/s/Hz (2000 networks); 300 networks → allow sampling error
+    # an independent numpy WMMSE (TSP-DNN @ 674df88 algorithm) gives 2.822 bit/s/Hz (2000 networks); 300 networks → allow sampling error
     assert abs(float(steps[-1].mean()) - 2.822) < 0.12
 
 
@@ -120,6 +128,24 @@ def test_cg_precoder_padding_and_rzf():
     cg = linear_precoder(h, mask, rzf_reg(mask, 1.0, sc.noise), power, cg_iters=6)
     assert torch.allclose(exact, cg, atol=1e-6)
     assert float(exact[~mask[:, None, :].expand_as(exact)].abs().max()) == 0.0
+
+
+def test_rzf_power_conventions():
+    """Issue 17: per-user P/K (columns normalised) and total-power scaling (one β) of the same direction."""
+    sc = MultiUserMISO((4, 8), (2, 6), snr_db=10.0, cg_iters=4)
+    net = sc.sample(np.random.default_rng(5), 16)
+    h, mask = net.data["h"], net.user_mask
+    reg = rzf_reg(mask, 1.0, sc.noise)
+    total = total_power_precoder(h, mask, reg, 1.0)
+    per_user = linear_precoder(h, mask, reg, torch.where(mask, 1.0 / mask.sum(1, keepdim=True), 0.0))
+    power = total.abs().pow(2).sum(1)  # (B, K) column powers
+    torch.testing.assert_close(power.sum(1), torch.ones(16, dtype=torch.float64))
+    assert float(power[~mask].abs().max()) == 0.0 and float(power.std(1).max()) > 1e-3  # unequal per user
+    direction = total / total.norm(dim=1, keepdim=True).clamp_min(1e-30)
+    torch.testing.assert_close(direction * per_user.norm(dim=1, keepdim=True), per_user)
+    base = sc.baselines(net)
+    assert {"RZF", "RZF-CG4", "RZF total-P", "RZF-CG4 total-P"} <= set(base)
+    assert not torch.allclose(base["RZF"], base["RZF total-P"])
 
 
 @pytest.mark.parametrize(

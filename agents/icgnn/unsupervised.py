@@ -1,7 +1,8 @@
 """Unsupervised training of ICGNN on the differentiable spectral-efficiency objective.
 
-The setting of the IGCNet/WCGCN line and, as reconstructed, of ICGNN (papers/wireless_icgnn.md Sec. 3.4,
-5.1): loss = −E[Σ_k SE_k] (or −E[min_k SE_k]) over networks drawn from the env's own generator, gradients
+The setting of the IGCNet/MPGNN line (Shen et al., JSAC 2021, arXiv 2007.07632, Sec. V; github.com/yshenaw/
+GNN-Resource-Management @ 6a437fe) and, as reconstructed, of ICGNN (Sun et al., arXiv 2408.17252):
+loss = −E[Σ_k SE_k] (or −E[min_k SE_k]) over networks drawn from the env's own generator, gradients
 flowing through the env's action mapping (power budgets, CG precoder) and SE formulas. No labels and no
 WMMSE during training. ``num_steps`` counts networks consumed. ``finish`` also tests at ``size_factors`` ×
 the training sizes, as benchmarks/wireless.py does (``se_vs_size`` in summary.json, drawn by
@@ -20,17 +21,28 @@ import torch
 
 from agents.core.base import Learner, LearnerConfig
 from agents.core.env_factory import EnvFactory
+from agents.icgnn.pretrained import ARCH_KEYS, load_pretrained, model_for
 from envs.wireless.common import Networks, Scenario, objective
 from envs.wireless.env import FEATURE_BOUND
-from policies.icgnn import ICGNN, obs_to_graph
+from policies.icgnn import obs_to_graph
 
 
 @dataclass
 class UnsupervisedConfig(LearnerConfig):
     """Hyperparameters of :class:`UnsupervisedICGNN` (defaults: agents/conf/agent/icgnn.yaml)."""
 
-    hidden: int = 64
-    layers: int = 4
+    #: ``entity``: the factorised :class:`policies.icgnn.ICGNN` (issue 17); ``grid``: the link-grid model
+    #: :class:`policies.icgnn_grid.LinkGridICGNN` of issue 4 (use hidden 64, layers 4 there).
+    arch: str = "entity"
+    hidden: int = 32
+    layers: int = 3
+    channels: int = 4  # entity arch: scalar link weights per link (C)
+    message: int = 8  # entity arch: message width (M)
+    aggregation: str = "mean"  # entity arch: mean | sum (policies.icgnn.ICGNN)
+    size_feature: bool = True  # entity arch: log(1 + neighbourhood size) as an input of every update
+    #: name of a shipped weight file (agents/icgnn/pretrained/<name>.safetensors) or a path to one; its
+    #: architecture replaces arch/hidden/layers/channels/message. Training continues from it.
+    pretrained: str | None = None
     lr: float = 1e-3
     batch_size: int = 64
     grad_clip: float = 1.0
@@ -97,14 +109,16 @@ class UnsupervisedICGNN(Learner):
         probe.close()
         if cfg.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {cfg.batch_size}")
+        arch = {k: getattr(cfg, k) for k in ARCH_KEYS}
+        weights = None
+        if cfg.pretrained:
+            weights, arch = load_pretrained(cfg.pretrained, self.scenario, self.head_factor)
         with torch.random.fork_rng():  # seeded init without touching the global RNG
             torch.manual_seed(int(batch_rng(seed, 0).integers(2**31)))
-            self.model = ICGNN(
-                self.scenario.num_features,
-                self.head_factor * self.scenario.out_channels,
-                cfg.hidden,
-                cfg.layers,
-            )
+            self.model = model_for(self.scenario, self.head_factor, **arch)
+        if weights is not None:
+            self.model.load_state_dict(weights)
+        self.arch = arch
         self.optim = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         self.updates = 0
 

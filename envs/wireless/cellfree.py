@@ -1,6 +1,6 @@
 """User-centric cell-free massive MIMO downlink power allocation (Demir, Björnson, Sanguinetti 2021).
 
-Setup (papers/wireless_icgnn.md Sec. 6; cell-free-book ``generateSetup.m``): APs and UEs uniform in a
+Setup (book Sec. 5.3/7.4; github.com/emilbjornson/cell-free-book ``generateSetup.m``): APs and UEs uniform in a
 square with wrap-around, APs 10 m above UEs, path loss −30.5 − 36.7 log10(d) dB, 4 dB shadowing, B = 20 MHz,
 noise figure 7 dB, τ_c = 200, τ_p = 10, pilot power 100 mW, ρ_max = 200 mW per AP. Pilot assignment and
 DCC clustering follow the book (master AP = strongest; pilot with least contamination at the master AP;
@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from envs.wireless.common import Networks, Scenario, as_range
+from envs.wireless.common import Networks, Scenario, as_range, check_int, check_number
 
 
 def cellfree_se(net: Networks, rho: torch.Tensor, tau_p: int, tau_c: int, noise: float) -> torch.Tensor:
@@ -144,15 +144,26 @@ class CellFree(Scenario):
         self.aps = as_range(num_aps, "num_aps")
         self.users = as_range(num_users, "num_users")
         self.antennas = as_range(antennas, "antennas")
-        if not 1 <= tau_p < tau_c:
+        self.tau_p, self.tau_c = check_int("tau_p", tau_p), check_int("tau_c", tau_c)
+        if not self.tau_p < self.tau_c:
             raise ValueError(f"need 1 <= tau_p < tau_c, got tau_p={tau_p}, tau_c={tau_c}")
-        self.tau_p, self.tau_c = int(tau_p), int(tau_c)
-        self.rho_max, self.pilot_power = float(rho_max), float(pilot_power)
-        self.ap_density, self.shadow_db = float(ap_density), float(shadow_db)
+        self.rho_max, self.pilot_power = (
+            check_number("rho_max", rho_max),
+            check_number("pilot_power", pilot_power),
+        )
+        self.ap_density = check_number("ap_density", ap_density)
+        self.shadow_db = check_number("shadow_db", shadow_db, positive=False)
+        if self.shadow_db < 0:
+            raise ValueError(f"shadow_db must be >= 0 (a standard deviation in dB), got {shadow_db!r}")
+        self.check_memory("(num_aps, num_users)")
         self.noise = 10 ** ((-174 + 10 * np.log10(20e6) + 7) / 10) / 1000  # W: −174 dBm/Hz, 20 MHz, NF 7 dB
 
     def size_ranges(self) -> list[tuple[int, int]]:
         return [self.aps, self.users]
+
+    def bytes_per_network(self, sizes: tuple[int, ...]) -> float:
+        num_l, num_k = sizes
+        return 128.0 * num_l * num_k + 16.0 * num_k * num_k  # (L, K) data, layout, WMMSE-MM; (K, K) pilots
 
     def pad_target(self, sizes: np.ndarray) -> dict[str, int]:
         return {"t": int(sizes[:, 0].max()), "u": int(sizes[:, 1].max())}

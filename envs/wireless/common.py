@@ -1,7 +1,7 @@
 """Shared pieces of the wireless simulators: the padded network batch and size sampling.
 
-Every scenario is described on a TX × user grid (the homogeneous virtual graph of ICGNN, papers/
-wireless_icgnn.md Sec. 3.1): node (t, u) is the link from transmitter t to user u; links that share a TX
+Every scenario is described on a TX × user grid (the homogeneous virtual graph of ICGNN, Sun et al.,
+arXiv 2408.17252): node (t, u) is the link from transmitter t to user u; links that share a TX
 (same row) or a user (same column) are neighbours. Batches of networks of different sizes are padded to the
 largest one with boolean masks.
 """
@@ -51,14 +51,43 @@ class Networks:
         )
 
 
+#: Size bound of every wireless env (issue 20): the estimated memory of one batch of MEMORY_BATCH networks
+#: at the configured maximum sizes (scenario data in float64, GNN inputs and the WMMSE reference's
+#: temporaries, :meth:`Scenario.bytes_per_network`) must stay below MEMORY_BUDGET bytes.
+MEMORY_BATCH = 250
+MEMORY_BUDGET = 8 * 2**30
+
+
 def as_range(value: int | tuple[int, int] | list[int], name: str) -> tuple[int, int]:
-    """``8`` → (8, 8); ``[8, 12]`` → (8, 12); validated (the error names the fix)."""
-    lo, hi = (value, value) if isinstance(value, int | np.integer) else tuple(value)
-    if not (1 <= int(lo) <= int(hi)):
+    """``8`` → (8, 8); ``[8, 12]`` → (8, 12); validated (integers only; the error names the fix)."""
+
+    def is_int(v: object) -> bool:
+        return isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+
+    pair = (value, value) if is_int(value) else tuple(value) if isinstance(value, list | tuple) else ()
+    if len(pair) != 2 or not all(is_int(v) for v in pair) or not 1 <= int(pair[0]) <= int(pair[1]):
         raise ValueError(
-            f"{name} must be an int >= 1 or a range [min, max] with 1 <= min <= max, got {value!r}"
+            f"{name} must be an int >= 1 or a range [min, max] of ints with 1 <= min <= max, got {value!r}"
         )
-    return int(lo), int(hi)
+    return int(pair[0]), int(pair[1])
+
+
+def check_number(name: str, value: float, positive: bool = True) -> float:
+    """A finite float (``positive``: > 0), else a one-line ValueError naming the fix."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number, got {value!r}") from None
+    if not np.isfinite(out) or (positive and out <= 0):
+        raise ValueError(f"{name} must be a finite number{' > 0' if positive else ''}, got {value!r}")
+    return out
+
+
+def check_int(name: str, value: int, low: int = 1) -> int:
+    """An int >= ``low`` (bools and floats rejected), else a one-line ValueError."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
 
 
 def draw_sizes(rng: np.random.Generator, batch: int, *ranges: tuple[int, int]) -> np.ndarray:
@@ -117,9 +146,25 @@ class Scenario:
     #: per-link input features and per-link action channels of the GNN grid.
     num_features: int = 1
     out_channels: int = 1
+    #: T = U and the serving links are the diagonal (TX k serves user k): the GNN may merge each pair.
+    paired: bool = False
 
     def size_ranges(self) -> list[tuple[int, int]]:
         raise NotImplementedError
+
+    def bytes_per_network(self, sizes: tuple[int, ...]) -> float:
+        """Estimated peak bytes per network of the given sizes (data, GNN inputs, WMMSE temporaries)."""
+        raise NotImplementedError
+
+    def check_memory(self, names: str) -> None:
+        """Raise a one-line ValueError when the maximum sizes exceed the memory bound (issue 20)."""
+        sizes = tuple(hi for _, hi in self.size_ranges())
+        need = MEMORY_BATCH * self.bytes_per_network(sizes)
+        if need > MEMORY_BUDGET:
+            raise ValueError(
+                f"{names} = {sizes} need an estimated {need / 2**30:.1f} GiB per batch of {MEMORY_BATCH} networks, "
+                f"above the bound of {MEMORY_BUDGET / 2**30:.0f} GiB (envs.wireless.common.MEMORY_BUDGET): use smaller sizes"
+            )
 
     def pad_target(self, sizes: np.ndarray) -> dict[str, int]:
         """Padded sizes per dim letter for networks of the given (n, len(size_ranges)) sizes."""

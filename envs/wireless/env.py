@@ -1,4 +1,4 @@
-"""Gymnasium environments for wireless resource allocation (ICGNN, papers/wireless_icgnn.md).
+"""Gymnasium environments for wireless resource allocation (ICGNN, Sun et al., arXiv 2408.17252).
 
 All three share one shape: an episode is one network (one decision, contextual-bandit style); the
 observation is the network as a padded TX × user graph; the action is a flat Box in [-1, 1] mapped inside
@@ -43,6 +43,12 @@ class WirelessEnv(gym.Env):
     ## Episode End
     Terminates after the single ``step`` (``terminated=True``, ``truncated=False``).
     ``info`` holds ``sum_se``, ``min_se``, ``num_tx``, ``num_users``.
+
+    ## Bad actions (issue 20)
+    Finite entries outside [-1, 1] are clipped to the Box (the action mapping saturates there); NaN/inf
+    entries or a wrong shape raise a one-line ``ValueError``. Constructors reject non-finite SNRs,
+    non-positive powers, non-integer sizes and sizes whose estimated memory exceeds
+    ``envs.wireless.common.MEMORY_BUDGET`` (the error states the estimate and the bound).
     """
 
     metadata = {"render_modes": []}  # noqa: RUF012 - gymnasium convention

@@ -1,6 +1,6 @@
 """K-user Gaussian interference channel power control (Sun et al. 2018; Shen et al. 2019).
 
-papers/wireless_icgnn.md Sec. 4.2 / 5.1: h_kj ~ CN(0, 1) is the channel from TX j to RX k, P_max = 1,
+Sun et al., IEEE TSP 2018, Sec. IV (github.com/Haoran-S/TSP-DNN @ 674df88); Shen et al. JSAC 2021 Sec. V.A: h_kj ~ CN(0, 1) is the channel from TX j to RX k, P_max = 1,
 σ² = 1 (0 dB) or 0.1 (10 dB). Rate_k = log2(1 + |h_kk|² p_k / (Σ_{j≠k} |h_kj|² p_j + σ²)).
 Grid convention: ``gain[b, j, k] = |h_kj|²`` (row = TX j, column = user k), so the diagonal is the direct links.
 """
@@ -12,7 +12,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from envs.wireless.common import Networks, Scenario, as_range, diag_grid, grid_diag
+from envs.wireless.common import Networks, Scenario, as_range, check_number, diag_grid, grid_diag
 
 
 def ic_rates(gain: torch.Tensor, power: torch.Tensor, noise: float) -> torch.Tensor:
@@ -61,15 +61,22 @@ class InterferenceChannel(Scenario):
     dims: ClassVar[dict[str, str]] = {"gain": "tu"}
     num_features = 1
     out_channels = 1
+    paired = True
 
     def __init__(
         self, num_users: int | tuple[int, int] = 10, snr_db: float = 0.0, p_max: float = 1.0
     ) -> None:
         self.users = as_range(num_users, "num_users")
-        if p_max <= 0:
-            raise ValueError(f"p_max must be > 0, got {p_max}")
-        self.p_max = float(p_max)
-        self.noise = float(p_max / 10 ** (snr_db / 10))
+        self.p_max = check_number("p_max", p_max)
+        snr_db = check_number("snr_db", snr_db, positive=False)
+        self.noise = float(self.p_max / 10 ** (snr_db / 10))
+        if not 0 < self.noise < float("inf"):
+            raise ValueError(f"snr_db={snr_db} gives a noise power of {self.noise}: use |snr_db| < 300")
+        self.check_memory("num_users")
+
+    def bytes_per_network(self, sizes: tuple[int, ...]) -> float:
+        (k,) = sizes
+        return 64.0 * k * k  # gains, features, WMMSE's (K, K) temporaries
 
     def size_ranges(self) -> list[tuple[int, int]]:
         return [self.users]

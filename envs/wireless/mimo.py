@@ -2,9 +2,9 @@
 
 Convention: ``h`` (B, K, M) complex, row k = h_kᴴ, so user k receives y_k = h_k · x with x = Σ_j v_j s_j;
 precoders ``v`` are (B, M, K) with column k = v_k; total power Σ_k ‖v_k‖² ≤ P. i.i.d. Rayleigh fading and
-σ² = P / SNR as in papers/wireless_icgnn.md Sec. 7.2–7.3.
+σ² = P / SNR (Shi, Razaviyayn, Luo, He, IEEE TSP 2011, Sec. IV setup).
 
-The learned precoder follows the optimal structure (Björnson et al. 2014, sheet Sec. 3.2):
+The learned precoder follows the optimal structure (Björnson, Bengtsson, Ottersten, IEEE SPM 2014, eq. (11)):
 V ∝ (I + Σ_k λ_k/σ² h_k h_kᴴ)^{-1} Hᴴ = Hᴴ (H Hᴴ + diag(σ²/λ))^{-1} (column scaling aside), so the GNN
 outputs per-user regularisers r_k = σ²/λ_k and powers p_k, and the K × K Hermitian system is solved with a
 fixed number of CG iterations (no inverse). r_k = Kσ²/P and p_k = P/K recover RZF (CG-t RZF for t iterations).
@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from envs.wireless.cg import conjugate_gradient
-from envs.wireless.common import Networks, Scenario, as_range, diag_grid, grid_diag
+from envs.wireless.common import Networks, Scenario, as_range, check_int, check_number, diag_grid, grid_diag
 
 
 def miso_se(h: torch.Tensor, v: torch.Tensor, noise: float) -> torch.Tensor:
@@ -65,6 +65,19 @@ def linear_precoder(
     return normalise_columns(h.mH @ x, power * user_mask)
 
 
+def total_power_precoder(
+    h: torch.Tensor, user_mask: torch.Tensor, reg: torch.Tensor, p_total: float, cg_iters: int | None = None
+) -> torch.Tensor:
+    """V = β Hᴴ (H Hᴴ + diag(reg))^{-1} with one scalar β giving Σ_k ‖v_k‖² = P (the textbook RZF power
+    convention, e.g. Peel, Hochwald, Swindlehurst 2005; Björnson et al. 2014): users get unequal powers."""
+    a = _gram(h, user_mask, reg)
+    eye = torch.diag_embed(user_mask.to(h.dtype))
+    x = torch.linalg.solve(a, eye) if cg_iters is None else conjugate_gradient(a, eye, cg_iters)
+    v = h.mH @ x
+    total = _abs2(v).sum((1, 2)).clamp_min(1e-60)
+    return v * torch.sqrt(p_total / total)[:, None, None]
+
+
 def mrt(h: torch.Tensor, user_mask: torch.Tensor, p_total: float) -> torch.Tensor:
     """Maximum-ratio transmission v_k ∝ h_kᴴ, equal power."""
     return normalise_columns(h.mH.clone(), equal_power(user_mask, p_total))
@@ -85,7 +98,7 @@ def wmmse_mimo(
     tol: float = 0.0,
     trace: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-    """WMMSE for the MU-MIMO downlink (Shi, Razaviyayn, Luo, He 2011), batched; sheet Sec. 4.1.
+    """WMMSE for the MU-MIMO downlink (Shi, Razaviyayn, Luo, He 2011), batched; Table I of that paper.
 
     Args:
         h: (B, K, N_r, M) complex channels (N_r = 1 is MISO); padded users are zero.
@@ -177,6 +190,7 @@ class MultiUserMISO(Scenario):
     dims: ClassVar[dict[str, str]] = {"h": "ua", "antenna_mask": "a"}
     num_features = 2
     out_channels = 2
+    paired = True
 
     def __init__(
         self,
@@ -188,10 +202,16 @@ class MultiUserMISO(Scenario):
     ) -> None:
         self.antennas = as_range(num_antennas, "num_antennas")
         self.users = as_range(num_users, "num_users")
-        if cg_iters < 1:
-            raise ValueError(f"cg_iters must be >= 1, got {cg_iters}")
-        self.p_total, self.cg_iters = float(p_total), int(cg_iters)
-        self.noise = float(p_total / 10 ** (snr_db / 10))
+        self.p_total, self.cg_iters = check_number("p_total", p_total), check_int("cg_iters", cg_iters)
+        snr_db = check_number("snr_db", snr_db, positive=False)
+        self.noise = float(self.p_total / 10 ** (snr_db / 10))
+        if not 0 < self.noise < float("inf"):
+            raise ValueError(f"snr_db={snr_db} gives a noise power of {self.noise}: use |snr_db| < 300")
+        self.check_memory("(num_antennas, num_users)")
+
+    def bytes_per_network(self, sizes: tuple[int, ...]) -> float:
+        m, k = sizes
+        return 32.0 * k * m + 64.0 * k * k + 48.0 * m * m  # channels, (K, K) features/Gram, WMMSE's eigh
 
     def size_ranges(self) -> list[tuple[int, int]]:
         return [self.antennas, self.users]
@@ -240,11 +260,14 @@ class MultiUserMISO(Scenario):
         h, mask = net.data["h"], net.user_mask
         ep, reg = equal_power(mask, self.p_total), rzf_reg(mask, self.p_total, self.noise)
         zero = torch.zeros_like(reg)
-        return {
-            "MRT": self.user_se(net, mrt(h, mask, self.p_total)),
+        t, p = self.cg_iters, self.p_total
+        return {  # RZF in both power conventions (issue 17): P/K per user (columns normalised) | total P
+            "MRT": self.user_se(net, mrt(h, mask, p)),
             "ZF": self.user_se(net, linear_precoder(h, mask, zero + 1e-9, ep)),
             "RZF": self.user_se(net, linear_precoder(h, mask, reg, ep)),
-            f"RZF-CG{self.cg_iters}": self.user_se(net, linear_precoder(h, mask, reg, ep, self.cg_iters)),
+            f"RZF-CG{t}": self.user_se(net, linear_precoder(h, mask, reg, ep, t)),
+            "RZF total-P": self.user_se(net, total_power_precoder(h, mask, reg, p)),
+            f"RZF-CG{t} total-P": self.user_se(net, total_power_precoder(h, mask, reg, p, t)),
         }
 
     def wmmse(self, net: Networks, iters: int = 100) -> torch.Tensor:
