@@ -44,7 +44,7 @@ from agents.noise_mask.phases import (
     masked_accuracy,
 )
 from agents.noise_mask.report import build_report
-from envs.noise_mask.classifier import ClassifierTrainer, OptimSettings, lr_factor, make_sgd
+from envs.classifier import ClassifierTrainer, OptimSettings, lr_factor, make_sgd
 from envs.noise_mask.env import NoiseMaskEnv
 from envs.noise_mask.models import replace_head
 from envs.noise_mask.sampler import EpochSampler

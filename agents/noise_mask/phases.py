@@ -12,7 +12,7 @@ import torch
 
 from agents.core.base import SplitError
 from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
-from envs.noise_mask.classifier import ClassifierTrainer, classification_metrics
+from envs.classifier import ClassifierTrainer, classification_metrics
 from policies.beta_mask import BetaMaskPolicy
 
 OBJECTIVES = ("reinforce", "paper")

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
+from envs.classifier import ClassifierTrainer, OptimSettings
 from envs.data import load_dataset
-from envs.noise_mask.classifier import ClassifierTrainer, OptimSettings
 from envs.noise_mask.models import make_classifier
 from envs.noise_mask.pipeline import apply_mask, mask_figure, scaled_blur, scaled_grid, upsample_mask
 from envs.noise_mask.sampler import EpochSampler
