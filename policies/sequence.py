@@ -5,7 +5,7 @@
 * :class:`ShrinkPolicy`: autoregressive stack of two LSTMCells (30 hidden) → Linear(30 → 11) → softmax over
   the reduction ratios, one decision per free (layer, field) (Fig. 2b). The cells live in an
   ``nn.ModuleList`` so every parameter is trained (the official ``LSTMAutoParams`` kept them in a plain list,
-  so Adam only updated the head: papers/n2n.md Sec. 12, quirk 2).
+  so Adam only updated the head: official LSTMAutoParams, github.com/anubhavashok/N2N at 544f5dd).
 
 Both are length-agnostic, so a policy trained on ResNet-18 can start the search on ResNet-34 (Sec. 4.3).
 Fixed layers/fields are not sampled: they are set to "keep" / ratio 1.0 and excluded from ``log_prob``.

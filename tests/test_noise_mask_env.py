@@ -1,4 +1,4 @@
-"""pgsuite/NoiseMask-v0 and its mask pipeline (papers/noise_mask.md, Secs. 5 and 11)."""
+"""pgsuite/NoiseMask-v0 and its mask pipeline (official ``train_one_epoch.py``)."""
 
 from __future__ import annotations
 
