@@ -1,11 +1,13 @@
 """Policy-gradient noise mask (Yavuz & Yang, 2024): heated pretraining, mask-free fine-tuning, baseline, transfer.
 
-For each of ``replicates`` seeds the learner runs, on one ``pgsuite/NoiseMask-v0`` env (Yavuz & Yang, arXiv 2406.14568):
+For each of ``replicates`` seeds the learner runs, on one ``pgsuite/NoiseMask-v0`` env (arXiv 2406.14568;
+official code github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae):
 
 1. ``pretrain``: classifier SGD on policy-masked images + policy REINFORCE (:func:`joint_step`), classifier
-   StepLR, policy cosine schedule (official ``_policy_gradient/train.py``); the weights of the last ``average_last`` epochs are averaged
-   into the *heated* model (``utils/weight_averaging.py``).
-2. ``finetune``: the heated model trained without masks at ``finetune_lr`` with linear warm-up (official ``_normal/train.py``).
+   StepLR, policy cosine schedule (official ``_policy_gradient/train.py``); the weights of the last
+   ``average_last`` epochs are averaged into the *heated* model (``utils/weight_averaging.py``).
+2. ``finetune``: the heated model trained without masks at ``finetune_lr`` with linear warm-up (official
+   ``_normal/train.py``).
 3. ``baseline``: the same classifier, same initial weights and data order, trained without masks for
    ``baseline_epochs`` (default: pretrain + finetune, i.e. equal total epochs).
 4. ``transfer_heated`` / ``transfer_baseline`` (when the env holds classes out): a fresh head on the unseen
@@ -56,7 +58,7 @@ STEPS_PER_EPOCH = 1000
 
 @dataclass
 class NoiseMaskConfig(LearnerConfig):
-    """Hyperparameters; defaults are the paper's where it has one (official README, get_optim.py), scaled epochs for CPU."""
+    """Hyperparameters; defaults are the official code's (README, get_optim.py), with CPU-scaled epochs."""
 
     objective: str = "reinforce"  # "reinforce" (per-sample rewards + baseline) or "paper" (LSE × CE)
     replicates: int = 3  # seeds run one after the other inside this learner
@@ -143,8 +145,8 @@ class NoiseMaskLearner(Learner):
         seed_r = derive_seed(self.seed, "replicate", r)
         settings = {
             "pretrain": OptimSettings(c.lr, c.momentum, c.weight_decay, c.pretrain_epochs, "step"),
-            "finetune": OptimSettings(c.finetune_lr, c.momentum, c.weight_decay, c.finetune_epochs, c.finetune_schedule,
-                                      min(c.finetune_warmup_epochs, c.finetune_epochs - 1)),
+            "finetune": OptimSettings(c.finetune_lr, c.momentum, c.weight_decay, c.finetune_epochs,
+                                      c.finetune_schedule, min(c.finetune_warmup_epochs, c.finetune_epochs - 1)),
             "baseline": OptimSettings(c.lr, c.momentum, c.weight_decay, self.base_epochs, "step"),
         }.get(kind, OptimSettings(c.transfer_lr, c.momentum, c.weight_decay, c.transfer_epochs, "cosine"))  # fmt: skip
         trainer = env.new_trainer(env.num_classes, settings, seed_r)  # same initial weights in every path

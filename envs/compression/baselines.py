@@ -172,9 +172,12 @@ def _key_conv(spec: Spec, key: tuple) -> dict[str, Any]:
 
 # -- random students ----------------------------------------------------------------------------------------
 def random_student(parent: Spec, rng: np.random.Generator, min_outputs: int) -> Spec:
-    """Uniform random removal actions on the free layers, then uniform random shrink-ratio indices."""
+    """A random student in the N2N action spaces: removal actions Bernoulli(p) on the free layers, then
+    shrink-ratio indices uniform in [0, m]; p ~ U(0.1, 1) and m ~ U{0..10} are drawn per student so that
+    samples spread over all sizes (uniform actions alone concentrate near one size)."""
     fixed = removal_fixed_mask(parent)
-    keep = np.where(fixed, 1, rng.integers(0, 2, len(fixed)))
+    keep = np.where(fixed, 1, rng.random(len(fixed)) < rng.uniform(0.1, 1.0))
     removed = apply_removal(parent, keep)
-    idx = rng.integers(0, len(SHRINK_RATIOS), (len(layer_sequence(removed)), len(SHRINK_FIELDS)))
+    top = int(rng.integers(0, len(SHRINK_RATIOS)))
+    idx = rng.integers(0, top + 1, (len(layer_sequence(removed)), len(SHRINK_FIELDS)))
     return apply_shrink(removed, np.asarray(SHRINK_RATIOS)[idx], min_outputs)
