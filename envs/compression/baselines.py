@@ -95,6 +95,19 @@ def _copy_conv_bn(
 
 
 @torch.no_grad()
+def l1_kept_filters(spec: Spec, model: SpecNet, keep: float) -> dict[tuple, torch.Tensor]:
+    """Sorted indices of the filters :func:`l1_prune` keeps, per conv key (``(i,)``, ``(i, j)``, ``(i, "sc")``)."""
+    groups, _ = _writers(spec)
+    out: dict[tuple, torch.Tensor] = {}
+    for keys in groups:
+        score = sum(_conv_bn(model, k)[0].weight.abs().sum(dim=(1, 2, 3)) for k in keys)
+        n = max(1, math.ceil(keep * len(score)))
+        idx = torch.sort(torch.topk(score, n).indices).values
+        out.update(dict.fromkeys(keys, idx))
+    return out
+
+
+@torch.no_grad()
 def l1_prune(spec: Spec, model: SpecNet, keep: float) -> SpecNet:
     """The network ``model`` (built from ``spec``) with the fraction ``keep`` of each conv's filters kept
     (at least one), ranked by L1 norm (Li et al. 2017); BatchNorm statistics and the classifier columns of
@@ -102,11 +115,8 @@ def l1_prune(spec: Spec, model: SpecNet, keep: float) -> SpecNet:
     if not 0 < keep <= 1:
         raise ValueError(f"keep must be in (0, 1], got {keep}")
     groups, group_of = _writers(spec)
-    kept: list[torch.Tensor] = []
-    for keys in groups:
-        score = sum(_conv_bn(model, k)[0].weight.abs().sum(dim=(1, 2, 3)) for k in keys)
-        n = max(1, math.ceil(keep * len(score)))
-        kept.append(torch.sort(torch.topk(score, n).indices).values)
+    kept_by_key = l1_kept_filters(spec, model, keep)
+    kept = [kept_by_key[keys[0]] for keys in groups]
     pruned = build(_pruned_spec(spec, groups, group_of, keep))
     in_idx = torch.arange(int(spec["input_shape"][0]))
     for i, unit in enumerate(spec["layers"]):
