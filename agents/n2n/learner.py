@@ -51,6 +51,7 @@ class N2NConfig(LearnerConfig):
     stage2_iterations: int | None = None  # policy updates of stage 2; None: the other half
     rollouts: int = 5  # m architectures per update
     lr_remove: float = 3e-3
+    shrink_init_keep: float | None = None  # None: official init; p: initial P(ratio 1.0) (issue 19)
     lr_shrink: float = 0.01  # official 0.1 trained only the head (quirk 2); all LSTM weights train here
     hidden: int = 30
     lstm_layers: int = 2
@@ -86,7 +87,7 @@ class N2NLearner(Learner):
         self.core = self.removal_env.core
         self.shrink_env: N2NShrinkEnv | None = None
         self.removal_policy = RemovalPolicy(7, cfg.hidden, cfg.lstm_layers)
-        self.shrink_policy = ShrinkPolicy(SHRINK_RATIOS, 7, cfg.hidden, cfg.lstm_layers)
+        self.shrink_policy = ShrinkPolicy(SHRINK_RATIOS, 7, cfg.hidden, cfg.lstm_layers, cfg.shrink_init_keep)
         if cfg.init_from:
             self._transfer(cfg.init_from)
         self.opt_remove = torch.optim.Adam(self.removal_policy.parameters(), lr=cfg.lr_remove)
