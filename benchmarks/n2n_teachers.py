@@ -91,7 +91,7 @@ def main() -> None:
     kwargs: dict[str, Any] = dict(CPU)
     if args.train_subset:
         kwargs["train_subset"] = args.train_subset
-    rows = []
+    rows: list[dict[str, Any]] = []
     for arch in args.teachers.split(","):
         for seed in range(args.seeds):
             for init in args.inits.split(","):
@@ -104,15 +104,20 @@ def main() -> None:
                     f"{r['stage2_first_acc_ratio_mean'] or 0:.2f}; {r['cause']} [{r['wall_s']:.0f}s]",
                     flush=True,
                 )  # fmt: skip
+                save(args, rows, kwargs)  # after every run, so a cut-short benchmark keeps what it measured
     print(
         "\n| teacher | seed | init | compression | test acc / teacher | stage | cause |\n|---|---|---|---:|---:|---|---|"
     )
     for r in rows:
         print(f"| {r['teacher']} | {r['seed']} | {r['init']} | {r['compression']:.2f}x | "
               f"{100 * r['test_acc_ratio']:.1f}% | {r['stage']} | {r['cause']} |")  # fmt: skip
+    print(f"wrote {save(args, rows, kwargs)}")
+
+
+def save(args: argparse.Namespace, rows: list[dict[str, Any]], kwargs: dict[str, Any]) -> Path:
     from benchmarks.make_docs import write_result
 
-    path = write_result(
+    return write_result(
         args.out, "N2N on every teacher: >= 10x at >= 99 % relative test accuracy?", rows,
         seeds=list(range(args.seeds)),
         budgets={"updates_per_stage": args.updates, "rollouts": 5, "env_kwargs": kwargs},
@@ -121,7 +126,6 @@ def main() -> None:
         "(stage 2 asked for >= 10x).",
         notes=["Shared 2-core CPU; wall times inflated by other jobs."],
     )  # fmt: skip
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
