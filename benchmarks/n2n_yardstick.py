@@ -25,6 +25,7 @@ and the accuracy-vs-parameters figure to ``docs/figures/n2n_yardstick[_full].png
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -76,8 +77,17 @@ def tune(core: CompressionCore, model: torch.nn.Module, fit_cfg: FitConfig, seed
     return accuracy(model, core.x_test, core.y_test)
 
 
-def run_n2n(fac: EnvFactory, seed: int, steps: int, workers: int) -> dict[str, Any]:
-    cfg = N2NConfig(workers=workers, shrink_env_kwargs={"min_compression": 10, "anneal_iterations": 5})
+N2N_KEYS = (
+    "student_params", "student_test_acc", "compression", "student_stage", "student_meets_constraints",
+    "unconstrained_params", "unconstrained_test_acc", "unconstrained_compression", "students_evaluated",
+)  # fmt: skip
+
+
+def run_n2n(fac: EnvFactory, seed: int, steps: int, workers: int, ft_epochs: int | None) -> dict[str, Any]:
+    cfg = N2NConfig(
+        workers=workers, finetune_epochs=ft_epochs,
+        shrink_env_kwargs={"min_compression": 10, "anneal_iterations": 5},
+    )  # fmt: skip
     torch.manual_seed(seed)
     learner = N2NLearner(cfg, fac, seed=seed)
     learner.total_steps = steps
@@ -85,7 +95,7 @@ def run_n2n(fac: EnvFactory, seed: int, steps: int, workers: int) -> dict[str, A
         pass
     out = learner.finish()
     learner.close()
-    return out
+    return {k: out[k] for k in N2N_KEYS if k in out}
 
 
 def baselines(
@@ -138,14 +148,25 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="tiny settings (mechanics only)")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--seed-list", default=None, help="seeds run by this process, e.g. 0,1 (default: all)"
+    )
     parser.add_argument("--train-subset", type=int, default=200, help="training images (0: all 1150)")
     parser.add_argument("--n2n-steps", type=int, default=150, help="rollouts per N2N search (both stages)")
+    parser.add_argument("--finetune-epochs", type=int, default=None, help="default: 10 x the KD epochs")
     parser.add_argument("--random-samples", type=int, default=5)
-    parser.add_argument("--budgets", default="0.5,1,2", help="multiples of the N2N student's params")
+    parser.add_argument("--params", type=int, default=None, help="budget P (default: median N2N student)")
+    parser.add_argument("--budgets", default="0.5,1,2", help="multiples of P")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--cache-dir", default=None, help="teacher cache (default ~/.cache/pgsuite/teachers)")
+    parser.add_argument("--part", default=None, help="write this process's raw results to this JSON file")
+    parser.add_argument("--merge", nargs="+", default=None, help="combine --part files into the results")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if args.merge:
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        finish(parts, args)
+        return
     torch.set_num_threads(1)
     kwargs: dict[str, Any] = dict(QUICK if args.quick else CPU)
     if not args.quick and args.train_subset:
@@ -153,35 +174,59 @@ def main() -> None:
     if args.cache_dir:
         kwargs["cache_dir"] = args.cache_dir
     steps = 12 if args.quick else args.n2n_steps
+    seeds = [int(x) for x in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
     fac = EnvFactory(EnvConfig(name="n2n-resnet34", id=env_id("removal", "resnet34"), kwargs=kwargs))
     core = fac.make(seed=0).unwrapped.core
-    fit_cfg = finetune_config(core, N2NConfig())
+    fit_cfg = finetune_config(core, N2NConfig(finetune_epochs=args.finetune_epochs))
     print(f"N2N yardstick: teacher {core.teacher_params} params, test acc {core.teacher_test_acc:.4f}; "
-          f"{len(core.y_train)} training images; kwargs={kwargs}", flush=True)  # fmt: skip
+          f"{len(core.y_train)} training images; seeds {seeds}; kwargs={kwargs}", flush=True)  # fmt: skip
     started = time.perf_counter()
     n2n = []
-    for seed in range(args.seeds):
+    for seed in seeds:
         t0 = time.perf_counter()
-        r = run_n2n(fac, seed, steps, args.workers)
+        r = run_n2n(fac, seed, steps, args.workers, args.finetune_epochs)
         n2n.append(r)
         print(f"N2N seed {seed}: {r.get('student_params')} params ({r.get('compression', 0):.1f}x), test "
               f"{r.get('student_test_acc', float('nan')):.4f}; unconstrained best "
               f"{r.get('unconstrained_params')} params, test {r.get('unconstrained_test_acc', float('nan')):.4f} "
               f"[{time.perf_counter() - t0:.0f}s]", flush=True)  # fmt: skip
-    p_n2n = int(statistics.median(r["student_params"] for r in n2n))
-    targets = [round(float(m) * p_n2n) for m in args.budgets.split(",")]
-    per: dict[tuple[str, int], list[dict[str, float]]] = {}
-    for target in targets:
-        for seed in range(args.seeds):
+    p = args.params or int(statistics.median(r["student_params"] for r in n2n))
+    per: list[list[Any]] = []
+    for target in [round(float(m) * p) for m in args.budgets.split(",")]:
+        for seed in seeds:
             for method, res in baselines(core, target, seed, fit_cfg, args.random_samples).items():
-                per.setdefault((method, target), []).append(res)
-    rows = summarize(core, n2n, per)
-    print_table(core, rows)
-    if not args.quick:
-        suffix = "" if args.train_subset else "_full"
-        out = args.out or str(ROOT / f"docs/results/n2n_yardstick{suffix}.json")
-        save(out, rows, n2n, kwargs, args, steps, fit_cfg, core, time.perf_counter() - started)
-        figure(rows, n2n, core, ROOT / f"docs/figures/n2n_yardstick{suffix}.png")
+                per.append([method, target, res])
+    part = {
+        "teacher_params": core.teacher_params, "teacher_test_acc": core.teacher_test_acc,
+        "train_images": len(core.y_train), "width": core.cfg.width, "seeds": seeds, "n2n": n2n, "per": per,
+        "kwargs": {k: v for k, v in kwargs.items() if k != "cache_dir"}, "n2n_steps": steps,
+        "finetune_epochs": fit_cfg.epochs, "random_samples": args.random_samples, "budgets": args.budgets,
+        "params_p": p, "wall_s": time.perf_counter() - started,
+    }  # fmt: skip
+    if args.part:
+        Path(args.part).write_text(json.dumps(part, indent=1))
+        print(f"wrote {args.part}")
+    else:
+        finish([part], args)
+
+
+def finish(parts: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Table, JSON and figure from one or more parts (processes that ran different seeds)."""
+    first = parts[0]
+    teacher = {k: first[k] for k in ("teacher_params", "teacher_test_acc", "train_images", "width")}
+    n2n = [r for part in parts for r in part["n2n"]]
+    per: dict[tuple[str, int], list[dict[str, float]]] = {}
+    for part in parts:
+        for method, target, res in part["per"]:
+            per.setdefault((method, target), []).append(res)
+    rows = summarize(teacher, n2n, per)
+    print_table(teacher, rows)
+    if args.quick:
+        return
+    suffix = "" if first["kwargs"].get("train_subset") else "_full"
+    out = args.out or str(ROOT / f"docs/results/n2n_yardstick{suffix}.json")
+    save(out, rows, n2n, parts, teacher)
+    figure(rows, n2n, teacher, ROOT / f"docs/figures/n2n_yardstick{suffix}.png")
 
 
 def _row(method: str, budget: Any, items: list[dict[str, float]]) -> dict[str, Any]:
@@ -193,54 +238,56 @@ def _row(method: str, budget: Any, items: list[dict[str, float]]) -> dict[str, A
     }  # fmt: skip
 
 
-def summarize(core: CompressionCore, n2n: list[dict], per: dict) -> list[dict[str, Any]]:
-    rows = [_row("teacher", "teacher", [{"params": core.teacher_params, "test_acc": core.teacher_test_acc}])]
-    rows.append(_row("N2N (stage 2 asked for >= 10x)", "N2N", [
-        {"params": r["student_params"], "test_acc": r["student_test_acc"]} for r in n2n]))  # fmt: skip
+def summarize(teacher: dict[str, Any], n2n: list[dict], per: dict) -> list[dict[str, Any]]:
+    t = [{"params": teacher["teacher_params"], "test_acc": teacher["teacher_test_acc"]}]
+    rows = [_row("teacher", "teacher", t)]
+    found = [{"params": r["student_params"], "test_acc": r["student_test_acc"]} for r in n2n]
+    rows.append(_row("N2N (stage 2 asked for >= 10x)", "N2N", found))
     unc = [r for r in n2n if "unconstrained_params" in r]
     if unc:
-        rows.append(_row("N2N best unconstrained student", "N2N", [
-            {"params": r["unconstrained_params"], "test_acc": r["unconstrained_test_acc"]} for r in unc]))  # fmt: skip
-    for (method, target), items in per.items():
+        best = [{"params": r["unconstrained_params"], "test_acc": r["unconstrained_test_acc"]} for r in unc]
+        rows.append(_row("N2N best unconstrained student", "N2N", best))
+    for (method, target), items in sorted(per.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         rows.append(_row(method, target, items))
     return rows
 
 
-def print_table(core: CompressionCore, rows: list[dict[str, Any]]) -> None:
-    print(
-        "\n| method | budget | params | test acc (mean ± s.d.) | vs teacher | seeds |\n|---|---:|---:|---:|---:|---:|"
-    )
+def print_table(teacher: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    print("\n| method | budget | params | test acc (mean ± s.d.) | vs teacher | seeds |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['method']} | {r['budget']} | {r['params']:,} | {r['test_acc_mean']:.4f} ± {r['test_acc_std']:.4f} "
-              f"| {r['test_acc_mean'] / core.teacher_test_acc:.3f} | {r['seeds']} |")  # fmt: skip
+        print(f"| {r['method']} | {r['budget']} | {r['params']:,} | {r['test_acc_mean']:.4f} ± "
+              f"{r['test_acc_std']:.4f} | {r['test_acc_mean'] / teacher['teacher_test_acc']:.3f} | {r['seeds']} |")  # fmt: skip
 
 
-def save(out: str, rows: list, n2n: list, kwargs: dict, args: argparse.Namespace, steps: int, fit_cfg: FitConfig,
-         core: CompressionCore, wall: float) -> None:  # fmt: skip
+def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: dict[str, Any]) -> None:
     from benchmarks.make_docs import write_result
 
-    kw = {k: v for k, v in kwargs.items() if k != "cache_dir"}
+    first = parts[0]
+    seeds = [s for part in parts for s in part["seeds"]]
     n2n_notes = [
         f"N2N seed {s}: final {r['student_params']} params ({r['compression']:.2f}x, stage {r['student_stage']}, "
         f"meets the >= 10x constraint: {r['student_meets_constraints']}), test {r['student_test_acc']:.4f}; best "
         f"unconstrained {r.get('unconstrained_params')} params, test {r.get('unconstrained_test_acc', float('nan')):.4f}"
-        for s, r in enumerate(n2n)
+        for s, r in zip(seeds, n2n, strict=True)
     ]  # fmt: skip
+    walls = ", ".join(f"{p['wall_s'] / 60:.0f}" for p in parts)
     path = write_result(
-        out, f"N2N yardstick: equal-parameter baselines (ResNet-34 w{core.cfg.width}, digits, "
-        f"{len(core.y_train)} training images)", rows, seeds=list(range(args.seeds)),
-        budgets={"n2n_rollouts": steps, "finetune_epochs": fit_cfg.epochs, "random_samples": args.random_samples,
-                 "budget_multiples": args.budgets, "env_kwargs": kw},
+        out, f"N2N yardstick: equal-parameter baselines (ResNet-34 w{teacher['width']}, digits, "
+        f"{teacher['train_images']} training images)", rows, seeds=seeds,
+        budgets={"n2n_rollouts": first["n2n_steps"], "finetune_epochs": first["finetune_epochs"],
+                 "random_samples": first["random_samples"], "budget_P": first["params_p"],
+                 "budget_multiples": first["budgets"], "env_kwargs": first["kwargs"]},
         command="python -m benchmarks.n2n_yardstick " + " ".join(sys.argv[1:]),
         description="Test accuracy after the same fine-tune (CE + KD, Adam + cosine) for every student; same "
         "teacher and split. Rows: method, budget (target params), params (mean), test_acc_mean, test_acc_std "
         "(sample s.d. over seeds), seeds.",
-        notes=[*n2n_notes, f"Wall time {wall / 60:.1f} min on the shared 2-core CPU (other jobs running)."],
+        notes=[*n2n_notes, f"Wall time per process (min): {walls}, on the shared 2-core CPU (load 15-23)."],
     )  # fmt: skip
     print(f"wrote {path}")
 
 
-def figure(rows: list[dict[str, Any]], n2n: list[dict], core: CompressionCore, path: Path) -> None:
+def figure(rows: list[dict[str, Any]], n2n: list[dict], teacher: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -255,18 +302,21 @@ def figure(rows: list[dict[str, Any]], n2n: list[dict], core: CompressionCore, p
             x, y, e = zip(*pts, strict=True)
             ax.errorbar(x, y, yerr=e, marker=marker, capsize=3, label=method)
     ax.scatter([r["student_params"] for r in n2n], [r["student_test_acc"] for r in n2n], marker="*", s=160,
-               color="k", zorder=5, label="N2N final students (per seed)")  # fmt: skip
+               color="k", zorder=5, label="N2N final students (one per seed)")  # fmt: skip
     unc = [r for r in n2n if "unconstrained_params" in r]
     if unc:
         ax.scatter([r["unconstrained_params"] for r in unc], [r["unconstrained_test_acc"] for r in unc],
                    marker="x", s=70, color="tab:red", zorder=5, label="N2N best unconstrained")  # fmt: skip
     ax.axhline(
-        core.teacher_test_acc, ls="--", color="grey", label=f"teacher ({core.teacher_params:,} params)"
+        teacher["teacher_test_acc"],
+        ls="--",
+        color="grey",
+        label=f"teacher ({teacher['teacher_params']:,} params)",
     )
     ax.set_xscale("log")
     ax.set_xlabel("student parameters")
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"N2N yardstick, digits ({len(core.y_train)} training images)")
+    ax.set_title(f"N2N yardstick, digits ({teacher['train_images']} training images)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
