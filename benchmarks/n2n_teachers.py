@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from agents.core.env_factory import EnvConfig, EnvFactory
@@ -75,6 +76,37 @@ def run(
     }  # fmt: skip
 
 
+def initial_shrinkage(inits: list[str], samples: int = 20) -> list[dict[str, Any]]:
+    """Compression of the first stage-2 students relative to their parent (the teacher here), per teacher
+    and shrink-policy initialisation: no training, parameter counts only (meta device)."""
+    from envs.compression.arch import descriptor_scale, normalized_descriptors, shrink_free_mask, teacher_spec
+    from envs.compression.network import count_params
+    from envs.compression.student import SHRINK_RATIOS, apply_shrink, ratios_from_actions
+    from policies.sequence import ShrinkPolicy
+
+    rows = []
+    for arch in TEACHERS.values():
+        spec = teacher_spec(arch, CPU["width"], (1, 16, 16), 10)
+        params = count_params(spec)
+        desc = torch.from_numpy(normalized_descriptors(spec, descriptor_scale(spec)))
+        free = torch.from_numpy(shrink_free_mask(spec))
+        for init in inits:
+            torch.manual_seed(0)
+            policy = ShrinkPolicy(SHRINK_RATIOS, 7, 30, 2, None if init == "official" else float(init))
+            actions = policy.sample(desc, free, samples)[0]
+            comp = [
+                params / count_params(apply_shrink(spec, ratios_from_actions(a.numpy(), len(desc)), CPU["min_outputs"]))
+                for a in actions
+            ]  # fmt: skip
+            q10, q50, q90 = (float(q) for q in np.percentile(comp, [10, 50, 90]))
+            rows.append({"teacher": arch, "init": init, "compression_p10": q10, "compression_median": q50,
+                         "compression_p90": q90})  # fmt: skip
+            print(
+                f"{arch} init {init}: first stage-2 students {q50:.1f}x the parent (10-90 %: {q10:.1f}-{q90:.1f}x)"
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -86,7 +118,13 @@ def main() -> None:
     parser.add_argument("--inits", default="official,0.5")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "docs/results/n2n_teachers.json"))
+    parser.add_argument(
+        "--initial-only", action="store_true", help="only the untrained stage-2 sampling table"
+    )
     args = parser.parse_args()
+    if args.initial_only:
+        initial_shrinkage(args.inits.split(","))
+        return
     torch.set_num_threads(1)
     kwargs: dict[str, Any] = dict(CPU)
     if args.train_subset:

@@ -66,3 +66,21 @@ def test_equal_parameter_students_hit_the_target(arch: str) -> None:
     for _ in range(5):
         student = random_student(spec, rng, 4)
         assert check_and_flops(student)[0] <= count_params(spec)
+
+
+def test_shrink_policy_initial_keep_probability() -> None:
+    """``init_keep`` sets the initial probability of ratio 1.0; the default keeps the official init."""
+    from envs.compression.arch import descriptor_scale, normalized_descriptors, shrink_free_mask
+    from envs.compression.student import SHRINK_RATIOS
+    from policies.sequence import ShrinkPolicy
+
+    spec = teacher_spec("vgg11", 0.125, (1, 16, 16), 10)
+    desc = torch.from_numpy(normalized_descriptors(spec, descriptor_scale(spec)))
+    free = torch.from_numpy(shrink_free_mask(spec)).reshape(-1)
+    for keep, lo, hi in ((0.5, 0.4, 0.6), (None, 0.0, 0.25)):
+        torch.manual_seed(0)
+        actions = ShrinkPolicy(SHRINK_RATIOS, init_keep=keep).sample(desc, free.reshape(-1, 3), 64)[0]
+        share = (actions[:, free] == len(SHRINK_RATIOS) - 1).float().mean()
+        assert lo < share < hi, (keep, float(share))
+    with pytest.raises(ValueError, match="init_keep"):
+        ShrinkPolicy(SHRINK_RATIOS, init_keep=1.0)
