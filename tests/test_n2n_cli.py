@@ -31,7 +31,7 @@ def test_cli_smoke_n2n_resnet34(tmp_path: Path) -> None:
     assert "final student" in table
     # issue 19: the stage-2 constraint is stated and the best unconstrained student is reported too
     assert result["constraint"]["min_compression"] == 10
-    assert result["unconstrained_params"] > 0 and "best unconstrained student" in table and ">= 10x" not in table
+    assert result["unconstrained_params"] > 0 and "best unconstrained student" in table
     assert "≥ 10x" in table
     assert (summary.parent / "artifacts" / "best_student.safetensors").is_file()
     assert (summary.parent / "checkpoints" / "last" / "state.pt").is_file()
