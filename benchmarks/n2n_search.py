@@ -17,6 +17,7 @@ Results go to ``docs/results/n2n_search.json`` (``--out``; rendered by ``benchma
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ import torch
 
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
+from agents.runtime.checkpoint import save_checkpoint
+from envs.compression import env_id
 
 CPU = dict(
     width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,
@@ -40,8 +43,7 @@ QUICK = dict(
 
 
 def factory(arch: str, kwargs: dict[str, Any]) -> EnvFactory:
-    name = {"resnet18": "ResNet18", "resnet34": "ResNet34"}[arch]
-    return EnvFactory(EnvConfig(name=f"n2n-{arch}", id=f"pgsuite/N2NRemoval-{name}-v0", kwargs=kwargs))
+    return EnvFactory(EnvConfig(name=f"n2n-{arch}", id=env_id("removal", arch), kwargs=kwargs))
 
 
 def run_rl(
@@ -71,11 +73,10 @@ def run_random(fac: EnvFactory, seed: int, it1: int, it2: int, m: int, pool: Any
             if r > best[0]:
                 best = (r, info, env.student_spec(a))
         stage1_best = best[2]
-    import gymnasium as gym
-
-    shrink = gym.make(
-        fac.id.replace("N2NRemoval", "N2NShrink"), parent=stage1_best, **fac.cfg.kwargs
-    ).unwrapped
+    shrink_cfg = dataclasses.replace(
+        fac.cfg, id=env_id("shrink", env.core.cfg.teacher), kwargs={**fac.cfg.kwargs, "parent": stage1_best}
+    )
+    shrink = EnvFactory(shrink_cfg).make().unwrapped
     for _ in range(it2):
         acts = [rng.integers(0, 11, shrink.action_space.shape).astype(np.int64) for _ in range(m)]
         for r, info in shrink.evaluate_actions(acts, pool):
@@ -134,9 +135,7 @@ def main() -> None:
         # -- policy transfer: ResNet-18 removal policy -> ResNet-34 ----------------------------------
         fac18 = factory("resnet18", kwargs)
         src, _, _ = run_rl(fac18, 0, it1, 0, m, args.workers)
-        ckpt = Path(tmp) / "r18"
-        ckpt.mkdir()
-        torch.save({"learner": src.state_dict()}, ckpt / "state.pt")
+        ckpt = save_checkpoint(Path(tmp) / "r18", {"learner": src.state_dict()})
         src.close()
         scratch, curve_s, _ = run_rl(fac34, 100, it1, 0, m, args.workers)
         scratch.close()

@@ -5,13 +5,15 @@
 * :class:`ShrinkPolicy`: autoregressive stack of two LSTMCells (30 hidden) → Linear(30 → 11) → softmax over
   the reduction ratios, one decision per free (layer, field) (Fig. 2b). The cells live in an
   ``nn.ModuleList`` so every parameter is trained (the official ``LSTMAutoParams`` kept them in a plain list,
-  so Adam only updated the head: papers/n2n.md Sec. 12, quirk 2).
+  so Adam only updated the head: official LSTMAutoParams, github.com/anubhavashok/N2N at 544f5dd).
 
 Both are length-agnostic, so a policy trained on ResNet-18 can start the search on ResNet-34 (Sec. 4.3).
 Fixed layers/fields are not sampled: they are set to "keep" / ratio 1.0 and excluded from ``log_prob``.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -77,10 +79,20 @@ class ShrinkPolicy(nn.Module):
 
     Args:
         ratios: the action set (11 ratios). input_dim: descriptor size (7). hidden: 30. num_layers: 2.
+        init_keep: None (the official, near-uniform initial distribution) or the initial probability of
+            ratio 1.0 ("leave this field as it is"): the head's bias is set to log-probabilities with
+            ``init_keep`` on the last ratio and the rest spread evenly, and its weights scaled by 0.1, so
+            the first students are mild shrinkages of the parent instead of near-uniform ones (issue 19:
+            uniform ratios compound over all layers into degenerate students on some teachers).
     """
 
     def __init__(
-        self, ratios: tuple[float, ...], input_dim: int = 7, hidden: int = 30, num_layers: int = 2
+        self,
+        ratios: tuple[float, ...],
+        input_dim: int = 7,
+        hidden: int = 30,
+        num_layers: int = 2,
+        init_keep: float | None = None,
     ) -> None:
         super().__init__()
         self.register_buffer("ratios", torch.tensor(ratios, dtype=torch.float32))
@@ -91,6 +103,14 @@ class ShrinkPolicy(nn.Module):
         )
         self.head = nn.Linear(hidden, len(ratios))
         self.hidden = hidden
+        if init_keep is not None:
+            if not 0 < init_keep < 1:
+                raise ValueError(f"init_keep must be in (0, 1), got {init_keep}")
+            k = len(ratios)
+            with torch.no_grad():
+                self.head.weight.mul_(0.1)
+                self.head.bias.fill_(math.log((1 - init_keep) / (k - 1)))
+                self.head.bias[k - 1] = math.log(init_keep)
 
     @property
     def keep_index(self) -> int:

@@ -27,6 +27,11 @@ def test_cli_smoke_n2n_resnet34(tmp_path: Path) -> None:
     summary = next(tmp_path.rglob("summary.json"))
     result = json.loads(summary.read_text())
     assert result["teacher_params"] > result["student_params"] > 0
-    assert "final student" in (summary.parent / "summary.md").read_text()
+    table = (summary.parent / "summary.md").read_text()
+    assert "final student" in table
+    # issue 19: the stage-2 constraint is stated and the best unconstrained student is reported too
+    assert result["constraint"]["min_compression"] == 10
+    assert result["unconstrained_params"] > 0 and "best unconstrained student" in table
+    assert "≥ 10x" in table
     assert (summary.parent / "artifacts" / "best_student.safetensors").is_file()
     assert (summary.parent / "checkpoints" / "last" / "state.pt").is_file()

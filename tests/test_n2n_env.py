@@ -58,8 +58,36 @@ def test_removal_step_reward_and_info(tiny: dict) -> None:
     env.reset()
     _, reward2, *_ = env.step(drop)  # same architecture: cached, identical reward
     assert core.cache_hits == hits + 1 and reward2 == reward
-    with pytest.raises(ValueError, match="invalid action"):
+    with pytest.raises(ValueError, match=r"must have shape \(35,\).*got shape \(3,\)"):
         env.step(np.ones(3, dtype=np.int8))
+
+
+@pytest.mark.parametrize(
+    ("bad", "index", "shown"),
+    [(np.nan, 4, "nan"), (np.inf, 0, "inf"), (0.5, 7, "0.5"), (2, 3, "2"), (-1, 34, "-1")],
+)
+def test_removal_rejects_non_binary_actions(tiny: dict, bad: float, index: int, shown: str) -> None:
+    """Issue 20: only exact 0/1; the error names the entry and its value, before any student is trained."""
+    env = gym.make("pgsuite/N2NRemoval-ResNet34-v0", **tiny).unwrapped
+    action = np.ones(35, dtype=np.float64)
+    action[index] = bad
+    trained = env.core.students_trained
+    with pytest.raises(ValueError, match=rf"action\[{index}\] = {shown}.*exactly 0 \(remove\) or 1 \(keep\)"):
+        env.step(action)
+    assert env.core.students_trained == trained
+    assert env._check_action(np.array([True] * 35)).dtype == env.action_space.dtype  # bools are 0/1
+    assert env._check_action(np.ones(35, dtype=np.float32)).tolist() == [1] * 35  # exact floats pass
+
+
+@pytest.mark.parametrize(("bad", "shown"), [(11, "11"), (-1, "-1"), (2.5, "2.5"), (np.nan, "nan")])
+def test_shrink_rejects_out_of_range_actions(tiny: dict, bad: float, shown: str) -> None:
+    env = gym.make("pgsuite/N2NShrink-VGG11-v0", **tiny).unwrapped
+    action = np.full(env.action_space.shape, 10, dtype=np.float64)
+    action[5] = bad
+    with pytest.raises(ValueError, match=rf"action\[5\] = {shown}.*integer index in \[0, 10\]"):
+        env.step(action)
+    with pytest.raises(ValueError, match=rf"shape \({env.num_layers * 3},\).*got shape \(2, 3\)"):
+        env.step(np.zeros((2, 3), dtype=np.int64))
 
 
 def test_shrink_env_parent_and_degenerate(tiny: dict) -> None:

@@ -11,6 +11,7 @@ import torch
 
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
+from agents.runtime.checkpoint import load_checkpoint, save_checkpoint
 from envs.compression import load_student
 
 TINY = dict(
@@ -60,9 +61,9 @@ def test_state_dict_round_trip_resumes_identically(factory: EnvFactory) -> None:
 
     torch.manual_seed(123)  # a fresh learner, then restore the checkpoint and the RNG
     b = _learner(factory)
-    buf = Path(factory.cfg.kwargs["cache_dir"]) / "state.pt"
-    torch.save({"learner": state}, buf)
-    b.load_state_dict(torch.load(buf, weights_only=True)["learner"])
+    buf = Path(factory.cfg.kwargs["cache_dir"]) / "resume"
+    save_checkpoint(buf, {"learner": state})
+    b.load_state_dict(load_checkpoint(buf)[0]["learner"])
     torch.set_rng_state(rng)
     rest_b = _run(b, 8)
     assert [m["train/reward_mean"] for m in rest_a] == [m["train/reward_mean"] for m in rest_b]
@@ -73,9 +74,7 @@ def test_state_dict_round_trip_resumes_identically(factory: EnvFactory) -> None:
     assert a.num_steps == b.num_steps == 8
 
     # policy transfer from b's checkpoint
-    ckpt = buf.parent / "ckpt"
-    ckpt.mkdir(exist_ok=True)
-    torch.save({"learner": b.state_dict()}, ckpt / "state.pt")
+    ckpt = save_checkpoint(buf.parent / "ckpt", {"learner": b.state_dict()})
     c = _learner(factory, init_from=str(ckpt))
     assert torch.equal(next(c.removal_policy.parameters()), next(b.removal_policy.parameters()))
     with pytest.raises(FileNotFoundError):
@@ -86,6 +85,9 @@ def test_state_dict_round_trip_resumes_identically(factory: EnvFactory) -> None:
     assert "| **final student**" in out["markdown"]
     assert out["teacher_params"] > out["student_params"] and out["students_evaluated"] >= 1
     assert out["compression"] == pytest.approx(out["teacher_params"] / out["student_params"])
+    # the best unconstrained student of the run is reported next to the final one (issue 19)
+    assert out["unconstrained_params"] == b.unconstrained.params and 0 <= out["unconstrained_test_acc"] <= 1
+    assert "best unconstrained student" in out["markdown"]
     from safetensors.torch import save_file
 
     path = buf.parent / "best_student.safetensors"

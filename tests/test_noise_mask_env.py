@@ -1,4 +1,4 @@
-"""pgsuite/NoiseMask-v0 and its mask pipeline (Yavuz & Yang 2024, Sec. 3)."""
+"""pgsuite/NoiseMask-v0 and its mask pipeline (official ``train_one_epoch.py``)."""
 
 from __future__ import annotations
 

@@ -14,13 +14,13 @@ policies from another run (policy transfer, e.g. ResNet-18 → ResNet-34).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 
@@ -28,10 +28,13 @@ from agents.core.base import Learner, LearnerConfig
 from agents.core.env_factory import EnvFactory
 from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
 from agents.core.seeding import derive_seed
+from agents.runtime.checkpoint import load_checkpoint
+from envs.compression import env_id
 from envs.compression.arch import spec_to_json
 from envs.compression.finetune import Candidate, finetune_and_report
 from envs.compression.pool import make_pool
 from envs.compression.removal_env import N2NRemovalEnv
+from envs.compression.reward import n2n_reward
 from envs.compression.shrink_env import N2NShrinkEnv
 from envs.compression.student import SHRINK_RATIOS
 from policies.sequence import RemovalPolicy, ShrinkPolicy
@@ -39,7 +42,8 @@ from policies.sequence import RemovalPolicy, ShrinkPolicy
 
 @dataclass
 class N2NConfig(LearnerConfig):
-    """Hyperparameters; defaults are the official code's (papers/n2n.md Sec. 8) unless noted."""
+    """Hyperparameters; defaults are the official code's (github.com/anubhavashok/N2N at 544f5dd,
+    ``rl.py``/``model.py``) unless noted."""
 
     stage1_iterations: int | None = (
         None  # policy updates of stage 1; None: half of run.total_steps / rollouts
@@ -47,6 +51,7 @@ class N2NConfig(LearnerConfig):
     stage2_iterations: int | None = None  # policy updates of stage 2; None: the other half
     rollouts: int = 5  # m architectures per update
     lr_remove: float = 3e-3
+    shrink_init_keep: float | None = None  # None: official init; p: initial P(ratio 1.0) (issue 19)
     lr_shrink: float = 0.01  # official 0.1 trained only the head (quirk 2); all LSTM weights train here
     hidden: int = 30
     lstm_layers: int = 2
@@ -84,7 +89,7 @@ class N2NLearner(Learner):
         self.core = self.removal_env.core
         self.shrink_env: N2NShrinkEnv | None = None
         self.removal_policy = RemovalPolicy(7, cfg.hidden, cfg.lstm_layers)
-        self.shrink_policy = ShrinkPolicy(SHRINK_RATIOS, 7, cfg.hidden, cfg.lstm_layers)
+        self.shrink_policy = ShrinkPolicy(SHRINK_RATIOS, 7, cfg.hidden, cfg.lstm_layers, cfg.shrink_init_keep)
         if cfg.init_from:
             self._transfer(cfg.init_from)
         self.opt_remove = torch.optim.Adam(self.removal_policy.parameters(), lr=cfg.lr_remove)
@@ -96,6 +101,9 @@ class N2NLearner(Learner):
         self.total_steps: int | None = None
         self.candidates: list[Candidate] = []
         self.stage1_parent = ""  # JSON spec of the stage-2 parent once chosen
+        #: The student with the best *unpenalized* reward C(2-C)·A/A_t of the run, constraint or not
+        #: (reported next to the constrained final student; issue 19).
+        self.unconstrained: Candidate | None = None
         self.elapsed = time.perf_counter() - start  # includes teacher training / loading
         self._pool: Any = None
 
@@ -120,7 +128,7 @@ class N2NLearner(Learner):
         state_path = Path(path).expanduser() / "state.pt"
         if not state_path.is_file():
             raise FileNotFoundError(f"init_from: {state_path} not found (pass <run dir>/checkpoints/best)")
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        state, _ = load_checkpoint(state_path.parent, with_arrays=False)
         learner = state.get("learner", {})
         if "removal_policy" not in learner:
             raise ValueError(f"init_from: {state_path} was not written by the N2N learner")
@@ -143,10 +151,15 @@ class N2NLearner(Learner):
             if not self.stage1_parent:
                 best = self._best(stage=1)
                 self.stage1_parent = best.spec_json if best else spec_to_json(self.core.teacher_spec)
-            kwargs = {**self.env_factory.cfg.kwargs, **self.cfg.shrink_env_kwargs}
-            kwargs.pop("parent", None)
-            shrink_id = self.env_factory.id.replace("N2NRemoval", "N2NShrink")
-            self.shrink_env = gym.make(shrink_id, parent=self.stage1_parent, **kwargs).unwrapped
+            kwargs = {
+                **self.env_factory.cfg.kwargs,
+                **self.cfg.shrink_env_kwargs,
+                "parent": self.stage1_parent,
+            }
+            shrink = dataclasses.replace(
+                self.env_factory.cfg, id=env_id("shrink", self.core.cfg.teacher), kwargs=kwargs
+            )
+            self.shrink_env = EnvFactory(shrink).make().unwrapped
         return self.shrink_env
 
     def _stage_parts(self, stage: int) -> tuple[Any, Any, torch.optim.Optimizer, RunningMeanBaseline]:
@@ -214,11 +227,21 @@ class N2NLearner(Learner):
     def _remember(
         self, env: Any, action: torch.Tensor, reward: float, info: dict[str, Any], stage: int
     ) -> None:
-        if info["degenerate"] or any(c.arch_hash == info["arch_hash"] for c in self.candidates):
+        if info["degenerate"]:
             return
-        spec = env.student_spec(action.numpy().astype(np.int8 if stage == 1 else np.int64))
+        raw = n2n_reward(info["params"], self.core.teacher_params, info["val_acc"], self.core.teacher_val_acc)
+        seen = any(c.arch_hash == info["arch_hash"] for c in self.candidates)
+        if not seen or self.unconstrained is None or raw > self.unconstrained.reward:
+            spec = spec_to_json(env.student_spec(action.numpy().astype(np.int8 if stage == 1 else np.int64)))
+        if self.unconstrained is None or raw > self.unconstrained.reward:
+            self.unconstrained = Candidate(
+                info["arch_hash"], spec, raw, int(info["params"]), int(info["flops"]), float(info["val_acc"]),
+                float(info["compression"]), False, stage,
+            )  # fmt: skip
+        if seen:
+            return
         self.candidates.append(Candidate(
-            info["arch_hash"], spec_to_json(spec), reward, int(info["params"]), int(info["flops"]),
+            info["arch_hash"], spec, reward, int(info["params"]), int(info["flops"]),
             float(info["val_acc"]), float(info["compression"]), bool(info["constraint_violated"]), stage,
         ))  # fmt: skip
         self.candidates.sort(key=lambda c: (not c.violated, c.reward), reverse=True)
@@ -264,6 +287,7 @@ class N2NLearner(Learner):
             "num_steps": self.num_steps,
             "candidates": [c.to_dict() for c in self.candidates],
             "stage1_parent": self.stage1_parent,
+            "unconstrained": self.unconstrained.to_dict() if self.unconstrained else {},
             "reward_cache": self.core.cache_state(),
             "elapsed": self.elapsed,
         }
@@ -279,6 +303,8 @@ class N2NLearner(Learner):
         self.num_steps = int(state["num_steps"])
         self.candidates = [Candidate.from_dict(c) for c in state["candidates"]]
         self.stage1_parent = str(state["stage1_parent"])
+        unconstrained = state.get("unconstrained") or {}
+        self.unconstrained = Candidate.from_dict(unconstrained) if unconstrained else None
         self.core.load_cache_state(state["reward_cache"])
         self.elapsed = float(state["elapsed"])
         self.shrink_env = None  # rebuilt from stage1_parent when needed
@@ -292,6 +318,7 @@ class N2NLearner(Learner):
             stage1_best=stage1_best, wall_time_before=self.elapsed, started=start,
             rollouts=self.iteration * self.cfg.rollouts,
             constraints=self.shrink_env.cfg if self.shrink_env is not None else self.removal_env.cfg,
+            unconstrained=self.unconstrained,
         )  # fmt: skip
         return results
 

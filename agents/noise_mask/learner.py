@@ -1,11 +1,13 @@
 """Policy-gradient noise mask (Yavuz & Yang, 2024): heated pretraining, mask-free fine-tuning, baseline, transfer.
 
-For each of ``replicates`` seeds the learner runs, on one ``pgsuite/NoiseMask-v0`` env (papers/noise_mask.md):
+For each of ``replicates`` seeds the learner runs, on one ``pgsuite/NoiseMask-v0`` env (arXiv 2406.14568;
+official code github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae):
 
 1. ``pretrain``: classifier SGD on policy-masked images + policy REINFORCE (:func:`joint_step`), classifier
-   StepLR, policy cosine schedule (Sec. 7.1); the weights of the last ``average_last`` epochs are averaged
-   into the *heated* model (``utils/weight_averaging.py``).
-2. ``finetune``: the heated model trained without masks at ``finetune_lr`` with linear warm-up (Sec. 7.2).
+   StepLR, policy cosine schedule (official ``_policy_gradient/train.py``); the weights of the last
+   ``average_last`` epochs are averaged into the *heated* model (``utils/weight_averaging.py``).
+2. ``finetune``: the heated model trained without masks at ``finetune_lr`` with linear warm-up (official
+   ``_normal/train.py``).
 3. ``baseline``: the same classifier, same initial weights and data order, trained without masks for
    ``baseline_epochs`` (default: pretrain + finetune, i.e. equal total epochs).
 4. ``transfer_heated`` / ``transfer_baseline`` (when the env holds classes out): a fresh head on the unseen
@@ -44,7 +46,7 @@ from agents.noise_mask.phases import (
     masked_accuracy,
 )
 from agents.noise_mask.report import build_report
-from envs.noise_mask.classifier import ClassifierTrainer, OptimSettings, lr_factor, make_sgd
+from envs.classifier import ClassifierTrainer, OptimSettings, lr_factor, make_sgd
 from envs.noise_mask.env import NoiseMaskEnv
 from envs.noise_mask.models import replace_head
 from envs.noise_mask.sampler import EpochSampler
@@ -56,7 +58,7 @@ STEPS_PER_EPOCH = 1000
 
 @dataclass
 class NoiseMaskConfig(LearnerConfig):
-    """Hyperparameters; defaults are the paper's where it has one (Sec. 7), scaled epochs for CPU."""
+    """Hyperparameters; defaults are the official code's (README, get_optim.py), with CPU-scaled epochs."""
 
     objective: str = "reinforce"  # "reinforce" (per-sample rewards + baseline) or "paper" (LSE × CE)
     replicates: int = 3  # seeds run one after the other inside this learner
@@ -69,11 +71,13 @@ class NoiseMaskConfig(LearnerConfig):
     momentum: float = 0.9
     weight_decay: float = 1e-4
     policy_lr: float = 0.01
+    finetune_schedule: str = "step"  # official: StepLR(30) over 10 epochs, i.e. constant after the warm-up
     finetune_lr: float = 0.001
     finetune_warmup_epochs: int = 3  # paper: 7 of 10
     baseline_decay: float | None = 0.9  # EMA of the reward baseline; None = running mean of all updates
     policy_width: int = 16
     policy_hidden: int = 128  # paper: 512
+    policy_backbone: str = "cnn"  # cnn (3 strided convs) | resnet10t (the paper's 512-d features)
     mix: float = 0.9
     ema: float = 0.99
     few_shot: int = 5  # images per unseen class
@@ -143,8 +147,8 @@ class NoiseMaskLearner(Learner):
         seed_r = derive_seed(self.seed, "replicate", r)
         settings = {
             "pretrain": OptimSettings(c.lr, c.momentum, c.weight_decay, c.pretrain_epochs, "step"),
-            "finetune": OptimSettings(c.finetune_lr, c.momentum, c.weight_decay, c.finetune_epochs, "step",
-                                      min(c.finetune_warmup_epochs, c.finetune_epochs - 1)),
+            "finetune": OptimSettings(c.finetune_lr, c.momentum, c.weight_decay, c.finetune_epochs,
+                                      c.finetune_schedule, min(c.finetune_warmup_epochs, c.finetune_epochs - 1)),
             "baseline": OptimSettings(c.lr, c.momentum, c.weight_decay, self.base_epochs, "step"),
         }.get(kind, OptimSettings(c.transfer_lr, c.momentum, c.weight_decay, c.transfer_epochs, "cosine"))  # fmt: skip
         trainer = env.new_trainer(env.num_classes, settings, seed_r)  # same initial weights in every path
@@ -168,7 +172,7 @@ class NoiseMaskLearner(Learner):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(derive_seed(seed_r, "policy"))
                 self.policy = BetaMaskPolicy(
-                    env.channels, env.grid, c.policy_width, c.policy_hidden, c.mix, c.ema
+                    env.channels, env.grid, c.policy_width, c.policy_hidden, c.mix, c.ema, c.policy_backbone
                 )
             self.policy.to(env.device)
             self.policy_settings = OptimSettings(
@@ -230,7 +234,9 @@ class NoiseMaskLearner(Learner):
         val_split = "unseen_val" if kind.startswith("transfer") else "val"
         metrics[f"train/{kind}_val_accuracy"] = evaluate_split(env, trainer, val_split)["accuracy"]
         if kind == "pretrain":
-            for group in self.policy_optimizer.param_groups:  # cosine schedule of the policy (Sec. 7.1)
+            for (
+                group
+            ) in self.policy_optimizer.param_groups:  # cosine schedule of the policy (official train.py)
                 group["lr"] = self.policy_settings.lr * lr_factor(self.policy_settings, trainer.epoch)
             metrics["train/pretrain_val_accuracy_base_mask"] = masked_accuracy(
                 env, trainer, self.policy, "val"

@@ -12,7 +12,7 @@ import torch
 
 from agents.core.base import SplitError
 from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
-from envs.noise_mask.classifier import ClassifierTrainer, classification_metrics
+from envs.classifier import ClassifierTrainer, classification_metrics
 from policies.beta_mask import BetaMaskPolicy
 
 OBJECTIVES = ("reinforce", "paper")
@@ -31,7 +31,7 @@ def joint_step(
 ) -> dict[str, float]:
     """One joint update of classifier (SGD on masked images) and policy (REINFORCE); returns metrics.
 
-    ``objective="paper"`` reproduces the official loss  mean_b(LSE_b) × CE  (papers/noise_mask.md, Sec. 6):
+    ``objective="paper"`` reproduces the official loss  mean_b(LSE_b) × CE  (official ``train_one_epoch.py``, github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae):
     per-image log-probability LSE_b = logsumexp over cells of the per-cell log-densities, reward −CE as the
     batch mean, no baseline; the classifier's gradient is ∇CE scaled by mean_b LSE_b. Splitting the single
     backward pass of the original into a classifier step with ``loss_scale = mean_b LSE_b`` (detached) and a
@@ -44,7 +44,9 @@ def joint_step(
     policy.train()
     dist = policy.distribution(obs)
     with torch.no_grad():
-        masks = dist.sample()  # not reparameterised: gradients flow through log_prob only (Sec. 4)
+        masks = (
+            dist.sample()
+        )  # not reparameterised: gradients flow through log_prob only (official create_model.py)
     cell_log_prob = policy.cell_log_prob(dist, masks)
     grid_masks = policy.as_grid(masks)
     if objective == "paper":

@@ -1,6 +1,6 @@
 """The noise-mask run's final table: baseline vs heated (+ fine-tuned), and the few-shot transfer, over seeds.
 
-Columns are the paper's project-page metrics (papers/noise_mask.md, Sec. 9) plus accuracy; cells are
+Columns are the paper's project-page metrics (the authors' project page, ``_projects/policy-gradient-noise-mask.md``) plus accuracy; cells are
 mean ± std over replicates (sample std, ddof 1), and the paired rows give the per-seed difference
 (noise mask − baseline), its wins out of n, and a paired t-test p-value when n ≥ 2.
 """

@@ -25,6 +25,16 @@ TEACHERS: dict[str, str] = {
 }
 
 
+def env_id(stage: str, teacher: str) -> str:
+    """Registered id of ``stage`` (``"removal"`` or ``"shrink"``) for the architecture key ``teacher``."""
+    names = {arch: name for name, arch in TEACHERS.items()}
+    if stage not in ("removal", "shrink") or teacher not in names:
+        raise ValueError(
+            f"need stage 'removal'|'shrink' and a teacher in {sorted(names)}; got {stage!r}, {teacher!r}"
+        )
+    return f"pgsuite/N2N{stage.capitalize()}-{names[teacher]}-v0"
+
+
 def register() -> None:
     """Register the removal and shrinkage envs of every teacher (one-step episodes that terminate by
     themselves, so no ``TimeLimit`` is added: it would also flag the step as truncated)."""

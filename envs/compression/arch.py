@@ -14,7 +14,8 @@ A ``block`` is a residual BasicBlock, y = ReLU(body(x) + shortcut(x)) (He et al.
 shortcut when ``shortcut`` is None. A *layer* of the MDP is one unit outside a block or one conv inside a
 block body; BN and ReLU belong to their conv (removing a BN alone removes no meaningful capacity). The
 projection shortcut is not an action-bearing layer, so actions index exactly the layers the policy sees
-(the official code listed shortcut layers but skipped them when applying actions: papers/n2n.md Sec. 6).
+(the official code listed shortcut layers but skipped them when applying actions: github.com/anubhavashok/N2N at 544f5dd,
+``utils.traverse_removal``).
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def normalized_descriptors(spec: Spec, scale: np.ndarray) -> np.ndarray:
 
 def removal_fixed_mask(spec: Spec) -> np.ndarray:
     """True for layers stage 1 must keep: the first and last layer, strided convs, linear and average pool
-    (``Architecture.fixLayers`` of the official code, papers/n2n.md Sec. 4)."""
+    (``Architecture.fixLayers`` of the official code, github.com/anubhavashok/N2N at 544f5dd)."""
     refs = layer_sequence(spec)
     fixed = np.zeros(len(refs), dtype=bool)
     for t, ref in enumerate(refs):

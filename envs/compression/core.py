@@ -15,11 +15,11 @@ from typing import Any
 
 import torch
 
+from envs.classifier import FitConfig, accuracy, fit, predict_logits
 from envs.compression.arch import Spec, descriptor_scale, spec_hash, teacher_spec
 from envs.compression.network import build, check_and_flops
 from envs.compression.reward import DEGENERATE_REWARD, constrained_reward, n2n_reward
 from envs.compression.teachers import load_or_train_teacher
-from envs.compression.training import FitConfig, accuracy, fit, predict_logits
 
 
 @dataclass

@@ -15,7 +15,8 @@ from envs.compression.network import count_params
 
 class N2NEnvBase(gym.Env):
     """One-step N2N episode over a parent network: observe its layer descriptors, act once for every layer,
-    receive the reward of the resulting student (papers/n2n.md Sec. 14.1, the "one-step" design).
+    receive the reward of the resulting student. One step per episode because the paper's bidirectional
+    policy (Ashok et al. 2018, Sec. 3.2) needs the whole layer sequence before it acts.
 
     Subclasses set ``action_space`` and implement :meth:`student_spec`.
     """
@@ -74,16 +75,35 @@ class N2NEnvBase(gym.Env):
             self.iteration = int(options["iteration"])
         return self.obs.copy(), {}
 
+    #: What one action entry may be, for error messages (subclasses name their action's meaning).
+    action_rule = "an integer in range"
+
     def _check_action(self, action: Any) -> np.ndarray:
+        """``action`` as the space's dtype; ValueError naming the first bad entry (issue 20): the shape must
+        be the space's, and every entry an exact integer in [0, high] (no NaN, inf or fractions)."""
         arr = np.asarray(action)
-        if arr.shape != self.action_space.shape or not self.action_space.contains(
-            arr.astype(self.action_space.dtype)
-        ):
+        space = self.action_space
+        if arr.shape != space.shape:
             raise ValueError(
-                f"invalid action for {type(self).__name__}: expected an element of {self.action_space} "
-                f"(shape {self.action_space.shape}), got shape {arr.shape}"
+                f"{type(self).__name__} action must have shape {space.shape} (one entry per "
+                f"{'layer' if isinstance(space, gym.spaces.MultiBinary) else 'layer and field'} of the parent), "
+                f"got shape {arr.shape}"
             )
-        return arr.astype(self.action_space.dtype)
+        if arr.dtype == bool:
+            arr = arr.astype(np.int64)
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise ValueError(f"{type(self).__name__} action must be numeric, got dtype {arr.dtype}")
+        high = np.ones(space.shape) if isinstance(space, gym.spaces.MultiBinary) else space.nvec - 1
+        values = arr.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 0) | (values > high)
+        if bad.any():
+            i = int(np.flatnonzero(bad.reshape(-1))[0])
+            raise ValueError(
+                f"{type(self).__name__} action[{i}] = {arr.reshape(-1)[i].item()!r}: every entry must be "
+                f"{self.action_rule}"
+            )
+        return arr.astype(space.dtype)
 
     def evaluate_actions(
         self, actions: list[np.ndarray], pool: Any = None

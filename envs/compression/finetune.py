@@ -1,7 +1,7 @@
 """End of an N2N run: fine-tune the best students (CE + λ·KD), pick the final one, build the table.
 
 The search scores students by validation accuracy after a short KD; the final students are re-trained
-from scratch for ``finetune_epochs`` with CE + λ·L_KD (the author's recipe, papers/n2n.md Sec. 9), the
+from scratch for ``finetune_epochs`` with CE + λ·L_KD (the author's recipe in github.com/anubhavashok/N2N issues #9/#11), the
 final one is chosen by the N2N reward on the *validation* split, and only its *test* accuracy is reported.
 """
 
@@ -13,12 +13,12 @@ from typing import Any
 
 import torch
 
+from envs.classifier import FitConfig, accuracy
 from envs.compression.arch import describe, spec_from_json, spec_hash
 from envs.compression.core import CompressionConfig, CompressionCore, student_seed
 from envs.compression.network import check_and_flops
 from envs.compression.reward import n2n_reward
 from envs.compression.student import student_tensors
-from envs.compression.training import FitConfig, accuracy
 
 
 @dataclass
@@ -60,8 +60,13 @@ def finetune_and_report(
     started: float,
     rollouts: int,
     constraints: CompressionConfig,
+    unconstrained: Candidate | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune the top ``cfg.finetune_top_k`` candidates; returns ``finish()``'s dict."""
+    """Fine-tune the top ``cfg.finetune_top_k`` candidates; returns ``finish()``'s dict.
+
+    ``unconstrained`` (the run's best student by the unpenalized reward) is fine-tuned too, when it is not
+    among them, and reported as ``unconstrained_*`` so the effect of a constraint is visible (issue 19).
+    """
     c = core.cfg
     epochs = cfg.finetune_epochs if cfg.finetune_epochs is not None else 10 * c.student_epochs
     fit_cfg = FitConfig(
@@ -69,7 +74,10 @@ def finetune_and_report(
         ce_weight=1.0, kd_weight=cfg.finetune_kd_weight, augment=c.augment,
     )  # fmt: skip
     tuned = []
-    for k, cand in enumerate(candidates[: cfg.finetune_top_k]):
+    extra = [] if unconstrained is None else [unconstrained]
+    todo = list(candidates[: cfg.finetune_top_k])
+    todo += [u for u in extra if all(u.arch_hash != c.arch_hash for c in todo)]
+    for k, cand in enumerate(todo):
         spec = spec_from_json(cand.spec_json)
         t0 = time.perf_counter()
         model = core.train_student(spec, fit_cfg, seed=student_seed(c.seed + 1, cand.arch_hash))
@@ -78,7 +86,7 @@ def finetune_and_report(
         reward = n2n_reward(cand.params, core.teacher_params, val_acc, core.teacher_val_acc)
         violated = _violates(constraints, core, cand.params, val_acc)
         print(
-            f"N2N fine-tune {k + 1}/{min(len(candidates), cfg.finetune_top_k)}: {cand.params} params "
+            f"N2N fine-tune {k + 1}/{len(todo)}: {cand.params} params "
             f"({cand.compression:.1f}x), val acc {val_acc:.4f}, reward {reward:.4f} [{time.perf_counter() - t0:.0f}s]"
         )
         tuned.append((not violated, reward, cand, spec, model, val_acc, test_acc))
@@ -90,6 +98,22 @@ def finetune_and_report(
         "students_evaluated": core.students_trained, "rollouts": rollouts, "cache_hits": core.cache_hits,
         "wall_time_s": wall,
     }  # fmt: skip
+    if not tuned:
+        base["markdown"] = f"## N2N on {env_name}\n\nNo valid student was found ({rollouts} rollouts).\n"
+        return base
+    limit = constraints.size_limit(core.teacher_params)
+    base["constraint"] = {
+        "max_params": limit, "min_compression": constraints.min_compression,
+        "acc_constraint": constraints.acc_constraint,
+    }  # fmt: skip
+    if unconstrained is not None:
+        u = next(t for t in tuned if t[2].arch_hash == unconstrained.arch_hash)
+        base |= {
+            "unconstrained_params": u[2].params, "unconstrained_compression": u[2].compression,
+            "unconstrained_val_acc": u[5], "unconstrained_test_acc": u[6], "unconstrained_reward": u[1],
+        }  # fmt: skip
+    in_top = {c.arch_hash for c in candidates[: cfg.finetune_top_k]}
+    tuned = [t for t in tuned if t[2].arch_hash in in_top]
     if not tuned:
         base["markdown"] = f"## N2N on {env_name}\n\nNo valid student was found ({rollouts} rollouts).\n"
         return base
@@ -127,6 +151,23 @@ def _markdown(
         f"| **final student** (stage {r['student_stage']}, fine-tuned) | {r['student_params']:,} | "
         f"**{r['compression']:.2f}x** | {r['student_flops']:,} | {r['student_val_acc']:.4f} | **{r['student_test_acc']:.4f}** |"
     )
+    if "unconstrained_params" in r:
+        rows.append(
+            f"| best unconstrained student of the run (fine-tuned) | {r['unconstrained_params']:,} | "
+            f"{r['unconstrained_compression']:.2f}x | – | {r['unconstrained_val_acc']:.4f} | "
+            f"{r['unconstrained_test_acc']:.4f} |"
+        )
+    con = r.get("constraint", {})
+    if con.get("max_params") or con.get("acc_constraint"):
+        parts = [f"≤ {con['max_params']:,} params" if con.get("max_params") else "",
+                 f"≥ {con['min_compression']:g}x" if con.get("min_compression") else "",
+                 f"val acc ≥ {con['acc_constraint']}" if con.get("acc_constraint") else ""]  # fmt: skip
+        constraint = (
+            f"- the final student was chosen under a constraint ({', '.join(p for p in parts if p)}; violating "
+            "students were penalized, annealed); the best unconstrained student of the same run is shown too"
+        )
+    else:
+        constraint = "- no size or accuracy constraint was set"
     lines = [
         f"## N2N on {env_name} ({r['data']})",
         "",
@@ -134,6 +175,7 @@ def _markdown(
         "",
         f"- test accuracy relative to the teacher: {100 * r['test_acc_ratio']:.2f}%; "
         f"reward C(2-C)·A/A_t on validation: {r['student_reward']:.4f}",
+        constraint,
         f"- students trained: {r['students_evaluated']} for {r['rollouts']} rollouts "
         f"(cache hits {r['cache_hits']}); wall time {r['wall_time_s'] / 60:.1f} min",
         "- weights + architecture: `artifacts/best_student.safetensors`; reload with "

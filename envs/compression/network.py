@@ -1,7 +1,7 @@
 """Plain-torch networks built from architecture specs (:mod:`envs.compression.arch`), and their costs.
 
 Teachers and students are both :class:`SpecNet`; input channels are inferred while building, so a spec
-only names output widths (the official ``resizeToFit`` step, papers/n2n.md Sec. 4).
+only names output widths (the official ``resizeToFit`` step, github.com/anubhavashok/N2N at 544f5dd).
 """
 
 from __future__ import annotations

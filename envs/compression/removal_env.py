@@ -56,9 +56,13 @@ class N2NRemovalEnv(N2NEnvBase):
     default: the teacher). ``env.unwrapped.pool`` may be set to an evaluation pool
     (:mod:`envs.compression.pool`).
 
+    Bad actions (wrong shape, NaN, inf, fractions, out-of-range values) raise ValueError naming the entry.
+
     ## Version History
     * v0: initial version.
     """
+
+    action_rule = "exactly 0 (remove) or 1 (keep)"
 
     def __init__(
         self,

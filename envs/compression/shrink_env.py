@@ -47,9 +47,13 @@ class N2NShrinkEnv(N2NEnvBase):
     ``gym.make("pgsuite/N2NShrink-ResNet34-v0", parent=<spec or JSON>, **removal-env kwargs)``; see
     :class:`envs.compression.removal_env.N2NRemovalEnv` for the other arguments.
 
+    Bad actions (wrong shape, NaN, inf, fractions, out-of-range values) raise ValueError naming the entry.
+
     ## Version History
     * v0: initial version.
     """
+
+    action_rule = "an integer index in [0, 10] into the ratio table"
 
     def __init__(
         self,

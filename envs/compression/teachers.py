@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
+from envs.classifier import FitConfig, fit
 from envs.compression.arch import Spec, spec_to_json
 from envs.compression.network import SpecNet, build
-from envs.compression.training import FitConfig, fit
 
 log = logging.getLogger("pgsuite.n2n")
 

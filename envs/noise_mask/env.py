@@ -10,20 +10,20 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
+from envs.classifier import ClassifierTrainer, OptimSettings
 from envs.data import load_dataset
-from envs.noise_mask.classifier import ClassifierTrainer, OptimSettings
 from envs.noise_mask.models import make_classifier
 from envs.noise_mask.pipeline import apply_mask, mask_figure, scaled_blur, scaled_grid, upsample_mask
 from envs.noise_mask.sampler import EpochSampler
 
 
 class NoiseMaskEnv(gym.Env):
-    """Masked image classification with a classifier that learns while you mask (papers/noise_mask.md).
+    """Masked image classification with a classifier that learns while you mask (Yavuz & Yang, arXiv 2406.14568).
 
     ## Description
     A contextual bandit. Each episode shows one training image; the agent answers with a grid of mask values;
     the env upsamples the grid to the image (nearest), blurs it with a Gaussian and multiplies it into the
-    normalised image (Sec. 5 of the papers sheet), then scores the wrapped classifier on the masked image.
+    normalised image (official ``train_one_epoch.py``), then scores the wrapped classifier on the masked image.
     **The reward is non-stationary**: the classifier trains inside the env on the masked images it is shown
     (one SGD step per ``batch_size`` episodes), so the same mask on the same image earns a different reward
     later. This is the paper's setting: the policy is trained jointly with the classifier it regularises.
@@ -150,7 +150,7 @@ class NoiseMaskEnv(gym.Env):
         return images[idx].to(self.device), labels[idx].to(self.device), ended
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, C, H, W) observations → the classifier's normalised float input (Sec. 5)."""
+        """uint8 (B, C, H, W) observations → the classifier's normalised float input (official ``train_one_epoch.py``)."""
         return (obs.to(self.device).float() / 255.0 - self.mean) / self.std
 
     def masked_inputs(self, obs: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:

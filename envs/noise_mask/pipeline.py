@@ -1,6 +1,6 @@
 """The mask pipeline of the noise mask: upsample a grid of cell values, blur it, multiply it into the image.
 
-Follows the official code's ``train_one_epoch.py`` (papers/noise_mask.md, Sec. 5): the (B, g, g) grid is
+Follows the official code's ``train_one_epoch.py`` (github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae): the (B, g, g) grid is
 upsampled with ``F.interpolate`` (default mode, nearest) to the image size, blurred with a Gaussian
 (torchvision's ``gaussian_blur``: separable kernel, reflect padding; kernel 13, σ 6 at 224 px) and multiplied
 into the *normalised* image, broadcasting over channels, so masked pixels shrink toward the data-set mean.
