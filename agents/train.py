@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from agents.core.config import CONF_DIR, ConfigError, available, compose_run_config, did_you_mean
 from agents.runtime.checkpoint import CheckpointError
 from agents.runtime.rundir import RunDirError
+from envs.compression.pool import PoolError
 
 _GROUPS = ("env", "agent", "budget", "logger", "data")
 
@@ -69,7 +70,7 @@ def _hydra_main(cfg: DictConfig) -> str:
     try:
         run_cfg = compose_run_config(cfg, overrides)
         return str(train(run_cfg))
-    except (ConfigError, CheckpointError, RunDirError) as err:
+    except (ConfigError, CheckpointError, RunDirError, PoolError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
 
