@@ -30,7 +30,9 @@ import math
 import multiprocessing as mp
 import os
 import socket
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from envs.compression.arch import Spec, spec_hash
@@ -102,14 +104,20 @@ def check_ray_address(address: str | None, timeout: float = 5.0) -> None:
         ) from None
 
 
-def start_local_ray(num_cpus: float, **init_kwargs: Any) -> None:
-    """``ray.init`` of a private single-node Ray whose every server binds 127.0.0.1 only.
+def _is_loopback(address: str) -> bool:
+    host = address.split("://", 1)[-1].rpartition(":")[0].strip("[]")
+    return host in ("localhost", "::1") or host.startswith("127.")
 
-    Ray replaces a loopback ``node_ip_address`` by the machine's routable IP, and then its servers listen
-    on all interfaces, unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (``ray._private.ray_constants``,
-    read at import): that switch makes the node IP 127.0.0.1, for this process and the daemons it starts.
+
+@contextmanager
+def _loopback_node() -> Iterator[None]:
+    """Make this process's Ray node IP 127.0.0.1 while Ray starts or connects.
+
+    Ray replaces a loopback node IP by the machine's routable one (then its servers listen on every
+    interface, and a driver looks for its raylet at the wrong address) unless
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, which ``ray._private.ray_constants`` reads at import; the
+    switch is set here for the call and for the daemons it starts, then restored.
     """
-    import ray
     from ray._private import ray_constants
 
     previous_env = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
@@ -117,19 +125,33 @@ def start_local_ray(num_cpus: float, **init_kwargs: Any) -> None:
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     ray_constants.ENABLE_RAY_CLUSTER = False
     try:
-        ray.init(
-            num_cpus=num_cpus,
-            include_dashboard=False,
-            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-            logging_level=logging.WARNING,
-            **init_kwargs,
-        )
+        yield
     finally:
         ray_constants.ENABLE_RAY_CLUSTER = previous_flag
         if previous_env is None:
             os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
         else:
             os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = previous_env
+
+
+def ray_init(address: str | None, num_cpus: float | None = None, **init_kwargs: Any) -> None:
+    """Start a private single-node Ray (``address=None``: ``num_cpus`` CPUs, every server on 127.0.0.1,
+    no dashboard) or join the cluster at ``address`` (probed first by :func:`check_ray_address`)."""
+    import ray
+
+    if address is None:
+        with _loopback_node():
+            ray.init(
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                logging_level=logging.WARNING,
+                **init_kwargs,
+            )
+        return
+    check_ray_address(address)
+    with _loopback_node() if _is_loopback(address) else nullcontext():
+        ray.init(address=address, logging_level=logging.WARNING, **init_kwargs)
 
 
 class RayPool:
@@ -159,11 +181,7 @@ class RayPool:
         self._ray = ray
         self._owns_ray = False
         if not ray.is_initialized():
-            if address is None:
-                start_local_ray(max(1, workers) * num_cpus)
-            else:
-                check_ray_address(address)
-                ray.init(address=address, logging_level=logging.WARNING)
+            ray_init(address, num_cpus=max(1, workers) * num_cpus)
             self._owns_ray = True
         self.address = address
         self.max_retries = max_retries

@@ -2,7 +2,7 @@
 one does not stop the collection) and writes the sweep report.
 
 ``ray.init.address: null`` starts a private Ray on this machine bound to 127.0.0.1
-(:func:`envs.compression.pool.start_local_ray`) and shuts it down after the sweep; an address joins that
+(:func:`envs.compression.pool.ray_init`) and shuts it down after the sweep; an address joins that
 cluster (checked first: an unreachable head is a one-line error naming the address).
 """
 
@@ -32,7 +32,7 @@ class RayLauncher(plugin.RayLauncher):
         import ray
         from hydra_plugins.hydra_ray_launcher._launcher_util import launch_job_on_ray
 
-        from envs.compression.pool import check_ray_address, start_local_ray
+        from envs.compression.pool import ray_init
 
         assert self.config is not None and self.hydra_context is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -41,12 +41,7 @@ class RayLauncher(plugin.RayLauncher):
         address = init.pop("address", None)
         started_here = not ray.is_initialized()
         if started_here:
-            if address is None:
-                num_cpus = init.pop("num_cpus", None)
-                start_local_ray(num_cpus, **init)
-            else:
-                check_ray_address(address)
-                ray.init(address=address, logging_level=logging.WARNING, **init)
+            ray_init(address, **init)
         refs, overrides_of = [], []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
@@ -70,6 +65,6 @@ class RayLauncher(plugin.RayLauncher):
             returns.append(ret)
             outcomes.append(outcome_of(num, ovr, ret, ref.task_id().hex()))
         write_sweep_report(sweep_dir, "ray", outcomes)
-        if started_here and address is None:
+        if started_here:
             ray.shutdown()
         return returns
