@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -34,8 +35,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Ray 2.5x authenticates every connection with a token; the head, this process and the CLI runs share one
+#: made for this module (not whatever ~/.ray/auth_token holds). Ray reads the mode when it is imported, so
+#: it is set before any test imports Ray.
+RAY_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+os.environ.update(RAY_AUTH)
+
+
 def _ray_env() -> dict[str, str]:
     env = dict(os.environ)
+    env.update(RAY_AUTH)
     env.update(
         RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0",  # node IP 127.0.0.1: every Ray server binds loopback only
         RAY_USAGE_STATS_ENABLED="0",
@@ -134,6 +143,7 @@ def test_ray_pool_search_matches_serial(ray_head, tmp_path: Path) -> None:
     import ray
 
     from agents.core.env_factory import EnvConfig, EnvFactory
+    from agents.core.seeding import seed_everything
     from agents.n2n.learner import N2NConfig, N2NLearner
     from envs.compression import core
 
@@ -144,6 +154,7 @@ def test_ray_pool_search_matches_serial(ray_head, tmp_path: Path) -> None:
 
     def search(**pool) -> tuple[list[dict], dict, list]:
         core._CORES.clear()  # a fresh reward cache: every student is trained again
+        seed_everything(0)  # as the run loop does: the policies sample from the global RNG
         cfg = N2NConfig(stage1_iterations=2, stage2_iterations=2, rollouts=3, finetune_epochs=1, **pool)
         learner = N2NLearner(cfg, factory, seed=0)
         learner.total_steps = 12

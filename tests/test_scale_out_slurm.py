@@ -80,7 +80,7 @@ def test_slurm_sweep_finishes_and_reports_a_failed_job(slurm_conf: str, tmp_path
     assert report["engine"] == "submitit/slurm" and report["failed"] == 0
     assert all(j["engine_id"].split("_")[0].isdigit() for j in report["jobs"])  # real SLURM job ids
 
-    bad = _sweep(tmp_path / "ok", launcher, "seed=2", "agent.hyperparams.n_steps=0", env=env)
+    bad = _sweep(tmp_path / "ok", launcher, "seed=2", "+agent.hyperparams.n_steps=0", env=env)
     assert bad.returncode != 0  # Hydra raises the failure after the sweep's report is written
     failed = [
         j for p in (tmp_path / "ok").rglob("sweep.json") for j in json.loads(p.read_text())["jobs"]
@@ -97,7 +97,7 @@ def test_slurm_sweep_finishes_and_reports_a_failed_job(slurm_conf: str, tmp_path
 @pytest.mark.slow  # two smoke jobs as local processes through submitit
 def test_submitit_local_sweep_lists_failed_job(tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install -e '.[launchers]'")
-    proc = _sweep(tmp_path, ["hydra/launcher=submitit"], "seed=0", "agent.hyperparams.n_steps=64,0", env=_env())
+    proc = _sweep(tmp_path, ["hydra/launcher=submitit"], "seed=0", "+agent.hyperparams.n_steps=64,0", env=_env())
     assert proc.returncode != 0
     jobs = {j["num"]: j for j in _sweep_report(tmp_path)["jobs"]}
     assert jobs[0]["status"] == "finished" and Path(jobs[0]["run_dir"], "run.json").is_file()
