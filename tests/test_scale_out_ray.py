@@ -166,6 +166,7 @@ def test_ray_pool_search_matches_serial(ray_head, tmp_path: Path) -> None:
             learner.close()
         return metrics, cache, rewards
 
+    factory.make(seed=0).close()  # train and cache the teacher first: both searches then load it
     serial = search(workers=0)
     on_ray = search(pool="ray", workers=2, ray_address=address)
     assert not ray.is_initialized(), "the pool must disconnect on close"
