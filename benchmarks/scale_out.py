@@ -27,13 +27,26 @@ from typing import Any
 import numpy as np
 
 CPU = dict(
-    width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,
-    batch_size=64, min_outputs=4,
-)  # fmt: skip
+    width=0.125,
+    image_size=16,
+    image_channels=1,
+    teacher_epochs=20,
+    student_epochs=3,
+    student_lr=1e-3,
+    batch_size=64,
+    min_outputs=4,
+)
 QUICK = dict(
-    width=0.0625, image_size=8, image_channels=1, teacher_epochs=3, student_epochs=1, train_subset=300,
-    val_subset=150, batch_size=64, min_outputs=2,
-)  # fmt: skip
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=3,
+    student_epochs=1,
+    train_subset=300,
+    val_subset=150,
+    batch_size=64,
+    min_outputs=2,
+)
 
 
 def _specs(env: Any, n: int, seed: int) -> list:
@@ -124,12 +137,21 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             pool.close()
         reference = reference or accs
-        rows.append({
-            "mode": name, "startup_s": startup, "cold_s": cold, "warm_s": warm,
-            "students_per_min": 60.0 * len(specs) / warm, "same_accuracies_as_serial": accs == reference,
-        })  # fmt: skip
-        print(f"{name:26s} {rows[-1]['students_per_min']:6.1f} students/min (warm {warm:6.1f} s, cold {cold:6.1f} s, "
-              f"start-up {startup:5.1f} s)", flush=True)  # fmt: skip
+        rows.append(
+            {
+                "mode": name,
+                "startup_s": startup,
+                "cold_s": cold,
+                "warm_s": warm,
+                "students_per_min": 60.0 * len(specs) / warm,
+                "same_accuracies_as_serial": accs == reference,
+            }
+        )
+        print(
+            f"{name:26s} {rows[-1]['students_per_min']:6.1f} students/min (warm {warm:6.1f} s, cold {cold:6.1f} s, "
+            f"start-up {startup:5.1f} s)",
+            flush=True,
+        )
     serial = rows[0]["students_per_min"]
     for row in rows:
         row["ratio_vs_serial"] = row["students_per_min"] / serial
@@ -139,20 +161,29 @@ def main(argv: list[str] | None = None) -> int:
         overhead = (by_mode["Ray, 1 worker"]["warm_s"] - rows[0]["warm_s"]) / len(specs)
     print("\nmode                       students/min   ratio vs serial   same accuracies")
     for r in rows:
-        print(f"{r['mode']:26s} {r['students_per_min']:12.1f} {r['ratio_vs_serial']:17.2f}   "
-              f"{r['same_accuracies_as_serial']}")  # fmt: skip
+        print(
+            f"{r['mode']:26s} {r['students_per_min']:12.1f} {r['ratio_vs_serial']:17.2f}   "
+            f"{r['same_accuracies_as_serial']}"
+        )
     seconds_per_student = rows[0]["warm_s"] / len(specs)
     print(f"\nserial seconds per student: {seconds_per_student:.2f}")
     if overhead is not None:
-        print(f"Ray dispatch overhead per student: {overhead:+.3f} s (Ray 1 worker − serial, warm); "
-              f"empty-task round trip {round_trip * 1e3:.1f} ms")  # fmt: skip
+        print(
+            f"Ray dispatch overhead per student: {overhead:+.3f} s (Ray 1 worker − serial, warm); "
+            f"empty-task round trip {round_trip * 1e3:.1f} ms"
+        )
     result = {
         "protocol": {
-            "setting": "quick" if args.quick else "cpu", "env_kwargs": kwargs, "teacher": "resnet18",
-            "students": len(specs), "student_seed": args.seed, "rounds": "cold then warm; warm is reported",
-            "torch_threads_per_process": 1, "machine": f"{os.cpu_count()}-core CPU, shared ({platform.machine()})",
+            "setting": "quick" if args.quick else "cpu",
+            "env_kwargs": kwargs,
+            "teacher": "resnet18",
+            "students": len(specs),
+            "student_seed": args.seed,
+            "rounds": "cold then warm; warm is reported",
+            "torch_threads_per_process": 1,
+            "machine": f"{os.cpu_count()}-core CPU, shared ({platform.machine()})",
             "ray": "private local instance on 127.0.0.1, 1 CPU per student task",
-        },  # fmt: skip
+        },
         "rows": rows,
         "serial_seconds_per_student": seconds_per_student,
         "ray_dispatch_overhead_s": overhead,

@@ -31,6 +31,7 @@ write_conf() {
     cpus="$(nproc)"
     mem_mb="$(awk '/MemTotal/ {print int($2 / 1024 * 0.9)}' /proc/meminfo)"
     mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"
+    chmod 0755 "$DIR"  # munged runs as user munge and must reach $DIR/munge (mktemp -d makes 0700)
     cat >"$CONF" <<EOF
 ClusterName=pgsuite-local
 SlurmctldHost=$NODE(127.0.0.1)

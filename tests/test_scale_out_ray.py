@@ -24,9 +24,16 @@ from envs.compression.pool import PoolError, check_ray_address
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(
-    width=0.0625, image_size=8, image_channels=1, teacher_epochs=1, student_epochs=1,
-    train_subset=120, val_subset=60, batch_size=64, min_outputs=2,
-)  # fmt: skip
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=1,
+    student_epochs=1,
+    train_subset=120,
+    val_subset=60,
+    batch_size=64,
+    min_outputs=2,
+)
 
 
 def _free_port() -> int:
@@ -100,9 +107,21 @@ def ray_head():
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="ray")  # short: Ray's socket paths must stay under 107 characters
-    cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
-           "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-           "--object-store-memory=100000000", f"--temp-dir={temp}", "--disable-usage-stats"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "ray.scripts.scripts",
+        "start",
+        "--head",
+        "--block",
+        "--node-ip-address=127.0.0.1",
+        f"--port={port}",
+        "--num-cpus=2",
+        "--include-dashboard=false",
+        "--object-store-memory=100000000",
+        f"--temp-dir={temp}",
+        "--disable-usage-stats",
+    ]
     log = open(Path(temp) / "head.log", "w")
     head = subprocess.Popen(cmd, env=_ray_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     address = f"127.0.0.1:{port}"
@@ -114,7 +133,9 @@ def ray_head():
                 break
             except PoolError:
                 if head.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"the Ray head did not start: {(Path(temp) / 'head.log').read_text()[-2000:]}")
+                    pytest.fail(
+                        f"the Ray head did not start: {(Path(temp) / 'head.log').read_text()[-2000:]}"
+                    )
                 time.sleep(1)
         yield address, head.pid
     finally:
@@ -217,7 +238,7 @@ def test_killed_worker_is_retried_once_then_failed(ray_head, tmp_path: Path, cap
             core._CORES.clear()
             oracle = core.get_core(cfg)
             with caplog.at_level("WARNING", logger="envs.compression.pool"):
-                (reward, info), = oracle.evaluate([spec], env.parent_params, pool=pool)  # fmt: skip
+                ((reward, info),) = oracle.evaluate([spec], env.parent_params, pool=pool)
             stop.set()
             killer.join()
             assert len(killed) == kills
@@ -236,9 +257,21 @@ def test_killed_worker_is_retried_once_then_failed(ray_head, tmp_path: Path, cap
 def test_ray_launcher_sweep_and_report(ray_head, tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="pip install -e '.[ray]'")
     address, _ = ray_head
-    cmd = [sys.executable, "-m", "agents.train", "-m", "env=cartpole", "agent=sb3-ppo", "budget=smoke",
-           "seed=0,1,2,3", "hydra/launcher=ray", f"hydra.launcher.ray.init.address={address}",
-           f"run.root={tmp_path}", "run.progress=false", "logger.tensorboard=false"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        "-m",
+        "env=cartpole",
+        "agent=sb3-ppo",
+        "budget=smoke",
+        "seed=0,1,2,3",
+        "hydra/launcher=ray",
+        f"hydra.launcher.ray.init.address={address}",
+        f"run.root={tmp_path}",
+        "run.progress=false",
+        "logger.tensorboard=false",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=_ray_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     runs = sorted(p.parent for p in tmp_path.rglob("run.json"))
@@ -247,8 +280,14 @@ def test_ray_launcher_sweep_and_report(ray_head, tmp_path: Path) -> None:
     sweep = json.loads(next(tmp_path.rglob("sweep.json")).read_text())
     assert sweep["engine"] == "ray" and sweep["failed"] == 0
     assert sorted(j["run_dir"] for j in sweep["jobs"]) == [str(r) for r in runs]
-    report = subprocess.run([sys.executable, "-m", "agents.report", str(tmp_path), "formats=png"],
-                            cwd=ROOT, env=_ray_env(), capture_output=True, text=True, timeout=600)  # fmt: skip
+    report = subprocess.run(
+        [sys.executable, "-m", "agents.report", str(tmp_path), "formats=png"],
+        cwd=ROOT,
+        env=_ray_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert report.returncode == 0, report.stderr[-3000:]
     text = (tmp_path / "report" / "report.md").read_text()
     assert "4 run(s) (4 finished" in text

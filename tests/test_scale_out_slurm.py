@@ -34,7 +34,9 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _sweep(root: Path, launcher: list[str], *overrides: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _sweep(
+    root: Path, launcher: list[str], *overrides: str, env: dict[str, str]
+) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "agents.train", "-m", *SMOKE, f"run.root={root}", *launcher, *overrides]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
@@ -49,7 +51,9 @@ def slurm_conf():
     """SLURM_CONF of a private single-node SLURM (own munge key, ports, state dir), stopped afterwards."""
     missing = [t for t in ("munged", "slurmctld", "slurmd", "sbatch", "squeue") if shutil.which(t) is None]
     if missing:
-        pytest.skip(f"SLURM is not installed ({', '.join(missing)} missing): bash scripts/slurm_local.sh install")
+        pytest.skip(
+            f"SLURM is not installed ({', '.join(missing)} missing): bash scripts/slurm_local.sh install"
+        )
     if os.geteuid() != 0:
         pytest.skip("a local SLURM's daemons need root")
     state = tempfile.mkdtemp(prefix="slurm")
@@ -58,7 +62,9 @@ def slurm_conf():
         SLURM_LOCAL_CTLD_PORT=str(_free_port()),
         SLURM_LOCAL_SLURMD_PORT=str(_free_port()),
     )
-    start = subprocess.run(["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120)
+    start = subprocess.run(
+        ["bash", str(SCRIPT), "start"], env=env, capture_output=True, text=True, timeout=120
+    )
     try:
         assert start.returncode == 0, start.stderr
         yield start.stdout.strip().removeprefix("export SLURM_CONF=")
@@ -69,8 +75,12 @@ def slurm_conf():
 @pytest.mark.slow  # two smoke runs as SLURM jobs (~1 min on 2 cores), then a failing one
 def test_slurm_sweep_finishes_and_reports_a_failed_job(slurm_conf: str, tmp_path: Path) -> None:
     env = _env(SLURM_CONF=slurm_conf)
-    launcher = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=2",
-                "hydra.launcher.timeout_min=15"]  # fmt: skip
+    launcher = [
+        "hydra/launcher=slurm",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.mem_gb=2",
+        "hydra.launcher.timeout_min=15",
+    ]
     ok = _sweep(tmp_path / "ok", launcher, "seed=0,1", env=env)
     assert ok.returncode == 0, ok.stderr[-3000:]
     runs = sorted(p.parent for p in (tmp_path / "ok").rglob("run.json"))
@@ -83,12 +93,20 @@ def test_slurm_sweep_finishes_and_reports_a_failed_job(slurm_conf: str, tmp_path
     bad = _sweep(tmp_path / "ok", launcher, "seed=2", "+agent.hyperparams.n_steps=0", env=env)
     assert bad.returncode != 0  # Hydra raises the failure after the sweep's report is written
     failed = [
-        j for p in (tmp_path / "ok").rglob("sweep.json") for j in json.loads(p.read_text())["jobs"]
+        j
+        for p in (tmp_path / "ok").rglob("sweep.json")
+        for j in json.loads(p.read_text())["jobs"]
         if j["status"] == "failed"
-    ]  # fmt: skip
+    ]
     assert len(failed) == 1 and "n_steps=0" in " ".join(failed[0]["overrides"]) and failed[0]["reason"]
-    proc = subprocess.run([sys.executable, "-m", "agents.report", str(tmp_path / "ok"), "formats=png"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents.report", str(tmp_path / "ok"), "formats=png"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = (tmp_path / "ok" / "report" / "report.md").read_text()
     assert "2 run(s) (2 finished" in text and "sweep job #0 failed" in text and "n_steps=0" in text
@@ -97,7 +115,9 @@ def test_slurm_sweep_finishes_and_reports_a_failed_job(slurm_conf: str, tmp_path
 @pytest.mark.slow  # two smoke jobs as local processes through submitit
 def test_submitit_local_sweep_lists_failed_job(tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="pip install -e '.[launchers]'")
-    proc = _sweep(tmp_path, ["hydra/launcher=submitit"], "seed=0", "+agent.hyperparams.n_steps=64,0", env=_env())
+    proc = _sweep(
+        tmp_path, ["hydra/launcher=submitit"], "seed=0", "+agent.hyperparams.n_steps=64,0", env=_env()
+    )
     assert proc.returncode != 0
     jobs = {j["num"]: j for j in _sweep_report(tmp_path)["jobs"]}
     assert jobs[0]["status"] == "finished" and Path(jobs[0]["run_dir"], "run.json").is_file()

@@ -67,7 +67,9 @@ def first_line(text: str, limit: int = 300) -> str:
 def outcome_of(num: int, overrides: list[str], ret: JobReturn | BaseException, engine_id: str) -> JobOutcome:
     """A :class:`JobOutcome` from a job's Hydra ``JobReturn`` or the engine's exception."""
     if isinstance(ret, BaseException):
-        return JobOutcome(num, overrides, "failed", first_line(f"{type(ret).__name__}: {ret}"), None, engine_id)
+        return JobOutcome(
+            num, overrides, "failed", first_line(f"{type(ret).__name__}: {ret}"), None, engine_id
+        )
     if ret.status == JobStatus.COMPLETED:
         return JobOutcome(num, overrides, "finished", "", str(ret._return_value), engine_id)
     err = ret._return_value

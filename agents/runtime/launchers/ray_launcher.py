@@ -49,9 +49,15 @@ class RayLauncher(plugin.RayLauncher):
             with open_dict(sweep_config):
                 sweep_config.hydra.job.id = f"job_id_for_{idx}"
                 sweep_config.hydra.job.num = idx
-            refs.append(launch_job_on_ray(
-                self.hydra_context, self.ray_cfg.remote, sweep_config, self.task_function, Singleton.get_state()
-            ))  # fmt: skip
+            refs.append(
+                launch_job_on_ray(
+                    self.hydra_context,
+                    self.ray_cfg.remote,
+                    sweep_config,
+                    self.task_function,
+                    Singleton.get_state(),
+                )
+            )
             overrides_of.append(list(filter_overrides(overrides)))
         returns, outcomes = [], []
         for k, ref in enumerate(refs):

@@ -46,13 +46,17 @@ class _Reporting(plugin.BaseSubmititLauncher):
 
         init_keys = {"max_num_timeout"}
         init = {f"{self._EXECUTOR}_{k}": v for k, v in self.params.items() if k in init_keys}
-        executor = submitit.AutoExecutor(cluster=self._EXECUTOR, folder=self.params["submitit_folder"], **init)
+        executor = submitit.AutoExecutor(
+            cluster=self._EXECUTOR, folder=self.params["submitit_folder"], **init
+        )
         base = set(OmegaConf.structured(BaseQueueConf).keys())
-        executor.update_parameters(**{
-            k if k in base else f"{self._EXECUTOR}_{k}": v
-            for k, v in self.params.items()
-            if k not in init_keys | {"submitit_folder"}
-        })  # fmt: skip
+        executor.update_parameters(
+            **{
+                k if k in base else f"{self._EXECUTOR}_{k}": v
+                for k, v in self.params.items()
+                if k not in init_keys | {"submitit_folder"}
+            }
+        )
         return executor
 
     def launch(self, job_overrides: Any, initial_job_idx: int) -> list[JobReturn]:
@@ -63,7 +67,9 @@ class _Reporting(plugin.BaseSubmititLauncher):
         params, overrides_of = [], []
         for idx, overrides in enumerate(job_overrides, start=initial_job_idx):
             log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-            params.append((list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state()))
+            params.append(
+                (list(overrides), "hydra.sweep.dir", idx, f"job_id_for_{idx}", Singleton.get_state())
+            )
             overrides_of.append(list(filter_overrides(overrides)))
         jobs = executor.map_array(self, *zip(*params, strict=True))
         gone = self._wait(jobs)
@@ -99,7 +105,9 @@ class _Reporting(plugin.BaseSubmititLauncher):
                     missing[k] += 1
                     if missing[k] >= GONE_POLLS:
                         tail = first_line(job.stderr() or "") if job.paths.stderr.exists() else ""
-                        gone[k] = "left the SLURM queue without a result (killed, out of memory or past its time "
+                        gone[k] = (
+                            "left the SLURM queue without a result (killed, out of memory or past its time "
+                        )
                         gone[k] += f"limit?){': ' + tail if tail else ''}"
                         pending.discard(k)
             if pending:
@@ -112,8 +120,11 @@ def _squeue_ids() -> set[str] | None:
     try:
         out = subprocess.run(
             ["squeue", "-h", "-r", "-o", "%i", "-u", str(os.getuid())],
-            capture_output=True, text=True, timeout=30, check=True,
-        ).stdout  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     return {line.strip() for line in out.splitlines() if line.strip()}
