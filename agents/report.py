@@ -6,7 +6,8 @@ bars and performance profiles embedded as PNG, also saved as SVG; method figures
 their data; per-run scores; skipped runs with reasons), ``report.json`` (the same numbers, full precision)
 and ``scores.csv`` (one row per run and metric). Options are Hydra-override style ``key=value``
 (see ``--help``). Runs in progress count with the evaluations they have; damaged runs are skipped with
-the reason printed.
+the reason printed; failed jobs of a sweep (its ``sweep.json``, written by the ``ray``/``slurm``/``submitit``
+launchers) are listed with the skipped folders.
 
 Normalisation references (``refs=refs.yaml``) map env names to the scores of a reference low and high
 policy, e.g. ``cartpole: {min: 9.4, max: 500}``; with them, returns get an optimality gap and an
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as err:
         fail(str(err))
     runs, skipped = _apply_suite(runs, skipped, opts)
+    from agents.runtime.launchers import failed_jobs  # failed jobs of sweeps (their sweep.json; issue 18)
+
+    skipped += [run_io.Skipped(path, reason) for path, reason in failed_jobs(folder)]
     print_problems(runs, skipped)
     if not runs:
         print(f"no readable run directory under {folder} (see the skipped list above)", file=sys.stderr)

@@ -41,9 +41,10 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Exception classes shown as one line (imported lazily: they live in their own layers)."""
     from agents.core.base import SplitError
     from agents.core.config import ConfigError
+    from envs.compression.pool import PoolError
     from envs.data.base import DataError
 
-    return (ConfigError, CheckpointError, RunDirError, SplitError, DataError)
+    return (ConfigError, CheckpointError, RunDirError, SplitError, DataError, PoolError)
 
 
 def is_user_error(err: BaseException) -> bool:

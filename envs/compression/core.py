@@ -214,6 +214,7 @@ class CompressionCore:
         (:mod:`envs.compression.pool`; in this process if None), all of them at once."""
         results: list[dict[str, Any] | None] = []
         todo: dict[str, Spec] = {}
+        failed: dict[str, dict[str, Any]] = {}
         for spec in specs:
             h = spec_hash(spec)
             pre = self.precheck(spec, parent_params)
@@ -234,11 +235,15 @@ class CompressionCore:
             )
             for h, score in zip(hashes, scored, strict=True):
                 pre = self.precheck(todo[h], parent_params)
+                if "failed" in score:  # the pool could not score it (issue 18): −1, not cached
+                    failed[h] = {**pre, "val_acc": 0.0, "degenerate": True, "reason": score["failed"]}
+                    continue
                 self.cache[h] = {**pre, "val_acc": float(score["val_acc"])}
                 self.students_trained += 1
         out = []
         for spec, res in zip(specs, results, strict=True):
-            res = res if res is not None else {"hash": spec_hash(spec), **self.cache[spec_hash(spec)]}
+            h = spec_hash(spec)
+            res = res if res is not None else {"hash": h, **(failed[h] if h in failed else self.cache[h])}
             out.append(self.reward(res, iteration, constraints))
         return out
 
