@@ -51,7 +51,7 @@ def _forbidden(module: str) -> tuple[str, ...]:
     if module.startswith("agents.runtime"):
         return ("agents.analysis", *METHODS, *CLIS)
     if module.startswith("agents.analysis"):
-        return ("agents.core", "agents.runtime", *METHODS, *CLIS)
+        return (*METHODS, *CLIS)
     for method in METHODS:
         if _within(module, (method,)):
             return (*(m for m in METHODS if m != method), *CLIS, "agents.analysis")
