@@ -83,6 +83,28 @@ def _ray_task_round_trip(repeats: int = 50) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def _scheduler_facts() -> dict[str, Any]:
+    """Whether Linux's autogroup scheduler splits the CPUs between sessions (then a session's processes
+    share one session's slice, however many there are) and how many sessions had Python processes."""
+    facts: dict[str, Any] = {}
+    try:
+        facts["sched_autogroup_enabled"] = (
+            Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+        )
+        groups = set()
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    if (proc / "comm").read_text().startswith("python"):
+                        groups.add((proc / "autogroup").read_text().split()[0])
+                except OSError:
+                    continue
+        facts["autogroups_with_python_processes"] = len(groups)
+    except OSError:
+        pass
+    return facts
+
+
 def _pools(cfg: Any, with_ray: bool) -> tuple[dict[str, Any], dict[str, float]]:
     """The pools by mode name, and their start-up seconds. Both Ray modes share one private 2-CPU Ray:
     "1 worker" reserves both CPUs per student task (one at a time), "2 workers" one CPU each."""
@@ -204,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": f"{os.cpu_count()}-core CPU shared with other jobs ({platform.machine()})",
             "ray": "one private local Ray, 2 CPUs, on 127.0.0.1; 1 worker = 2 CPUs reserved per task",
             "load_average_at_end": os.getloadavg()[0],
+            **_scheduler_facts(),
         },
         "rows": rows,
         "serial_seconds_per_student": seconds_per_student,
