@@ -69,6 +69,8 @@ def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: 
     ]
     if variant != "sac":
         cmd += [f"agent.num_seed_steps={args.seed_steps}", f"agent.num_expl_steps={args.seed_steps}"]
+        if args.log_every:
+            cmd.append(f"agent.log_every={args.log_every}")
         if args.small:
             cmd += SMALL + (SMALL_MOE if variant.startswith("mentor") else [])
     if variant.startswith("mentor") and args.perturb_interval:
@@ -131,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "--perturb-interval", type=int, default=None, help="updates (default: family constant)"
     )
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--log-every", type=int, default=None, help="env steps between train metric rows")
     parser.add_argument("--small", action="store_true", help="smaller networks (CPU smoke of the protocol)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "results" / "mentor.json"))
     parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmarks" / "mentor"), help="run folders")

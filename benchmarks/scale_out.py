@@ -64,15 +64,11 @@ def _specs(env: Any, n: int, seed: int) -> list:
     return specs
 
 
-def _time_pool(pool: Any, specs: list) -> tuple[float, float, list[float]]:
-    """(cold seconds, warm seconds, warm accuracies) of ``pool`` training ``specs`` twice."""
+def _timed(pool: Any, specs: list) -> tuple[float, list[float]]:
+    """(seconds, accuracies) of ``pool`` training ``specs``."""
     start = time.perf_counter()
-    pool.train(specs)
-    cold = time.perf_counter() - start
-    start = time.perf_counter()
-    warm_results = pool.train(specs)
-    warm = time.perf_counter() - start
-    return cold, warm, [r["val_acc"] for r in warm_results]
+    results = pool.train(specs)
+    return time.perf_counter() - start, [r["val_acc"] for r in results]
 
 
 def _ray_task_round_trip(repeats: int = 50) -> float:
@@ -87,10 +83,55 @@ def _ray_task_round_trip(repeats: int = 50) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def _scheduler_facts() -> dict[str, Any]:
+    """Whether Linux's autogroup scheduler splits the CPUs between sessions (then a session's processes
+    share one session's slice, however many there are) and how many sessions had Python processes."""
+    facts: dict[str, Any] = {}
+    try:
+        facts["sched_autogroup_enabled"] = (
+            Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip()
+        )
+        groups = set()
+        for proc in Path("/proc").iterdir():
+            if proc.name.isdigit():
+                try:
+                    if (proc / "comm").read_text().startswith("python"):
+                        groups.add((proc / "autogroup").read_text().split()[0])
+                except OSError:
+                    continue
+        facts["autogroups_with_python_processes"] = len(groups)
+    except OSError:
+        pass
+    return facts
+
+
+def _pools(cfg: Any, with_ray: bool) -> tuple[dict[str, Any], dict[str, float]]:
+    """The pools by mode name, and their start-up seconds. Both Ray modes share one private 2-CPU Ray:
+    "1 worker" reserves both CPUs per student task (one at a time), "2 workers" one CPU each."""
+    from envs.compression.pool import LocalPool, RayPool, SerialPool
+
+    makers: list[tuple[str, Any]] = [
+        ("serial", lambda: SerialPool(cfg)),
+        ("local pool, 2 processes", lambda: LocalPool(cfg, workers=2)),
+    ]
+    if with_ray:
+        makers += [
+            ("Ray, 2 workers", lambda: RayPool(cfg, address=None, workers=2)),  # starts Ray, 2 CPUs
+            ("Ray, 1 worker", lambda: RayPool(cfg, address=None, workers=2, num_cpus=2.0)),
+        ]
+    pools, startup = {}, {}
+    for name, make in makers:
+        start = time.perf_counter()
+        pools[name] = make()
+        startup[name] = time.perf_counter() - start
+    return pools, startup
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny setting (mechanics only)")
-    parser.add_argument("--students", type=int, default=8, help="students per round")
+    parser.add_argument("--students", type=int, default=6, help="students per round")
+    parser.add_argument("--rounds", type=int, default=3, help="warm rounds (modes interleaved)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random students")
     parser.add_argument("--out", default="docs/results/scale_out.json")
     parser.add_argument("--no-ray", action="store_true", help="skip the Ray rows")
@@ -102,75 +143,75 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import envs  # noqa: F401 - registers the ids
-    from envs.compression.pool import LocalPool, RayPool, SerialPool
 
     torch.set_num_threads(1)
     kwargs = QUICK if args.quick else CPU
     env = gym.make("pgsuite/N2NRemoval-ResNet18-v0", **kwargs).unwrapped  # trains/loads the teacher
     specs = _specs(env, args.students, args.seed)
-    cfg = env.cfg
-    modes: list[tuple[str, Any]] = [
-        ("serial", lambda: SerialPool(cfg)),
-        ("local pool, 2 processes", lambda: LocalPool(cfg, workers=2)),
-    ]
-    if not args.no_ray:
-        try:
-            import ray  # noqa: F401
-        except ImportError:
-            print("Ray is not installed (pip install -e '.[ray]'): Ray rows skipped", file=sys.stderr)
-        else:
-            modes += [
-                ("Ray, 1 worker", lambda: RayPool(cfg, address=None, workers=1)),
-                ("Ray, 2 workers", lambda: RayPool(cfg, address=None, workers=2)),
-            ]
-    rows: list[dict[str, Any]] = []
+    with_ray = not args.no_ray
+    try:
+        import ray
+    except ImportError:
+        print("Ray is not installed (pip install -e '.[ray]'): Ray rows skipped", file=sys.stderr)
+        with_ray = False
+    pools, startup = _pools(env.cfg, with_ray)
+    cold: dict[str, float] = {}
+    warm: dict[str, list[float]] = {name: [] for name in pools}
+    same: dict[str, bool] = {}
     reference: list[float] | None = None
     round_trip = None
-    for name, make in modes:
-        start = time.perf_counter()
-        pool = make()
-        startup = time.perf_counter() - start
-        try:
-            cold, warm, accs = _time_pool(pool, specs)
-            if name == "Ray, 1 worker":
-                round_trip = _ray_task_round_trip()
-        finally:
+    try:
+        for name, pool in pools.items():  # cold: workers start and build the core
+            cold[name], accs = _timed(pool, specs)
+            reference = reference or accs
+            same[name] = accs == reference
+        for r in range(args.rounds):  # warm rounds, modes interleaved: load drifts hit every mode alike
+            for name, pool in pools.items():
+                seconds, accs = _timed(pool, specs)
+                warm[name].append(seconds)
+                same[name] = same[name] and accs == reference
+            print(f"round {r + 1}: " + ", ".join(f"{n} {w[-1]:.1f} s" for n, w in warm.items()), flush=True)
+        if with_ray:
+            round_trip = _ray_task_round_trip()
+    finally:
+        for pool in pools.values():
             pool.close()
-        reference = reference or accs
+        if with_ray and ray.is_initialized():
+            ray.shutdown()
+    rows = []
+    for name in pools:
+        ratios = [w0 / w for w0, w in zip(warm["serial"], warm[name], strict=True)]
         rows.append(
             {
                 "mode": name,
-                "startup_s": startup,
-                "cold_s": cold,
-                "warm_s": warm,
-                "students_per_min": 60.0 * len(specs) / warm,
-                "same_accuracies_as_serial": accs == reference,
+                "startup_s": startup[name],
+                "cold_s": cold[name],
+                "warm_s": warm[name],
+                "students_per_min": 60.0 * len(specs) / float(np.median(warm[name])),
+                "ratio_vs_serial": float(np.median(ratios)),
+                "ratio_per_round": ratios,
+                "same_accuracies_as_serial": same[name],
             }
         )
-        print(
-            f"{name:26s} {rows[-1]['students_per_min']:6.1f} students/min (warm {warm:6.1f} s, cold {cold:6.1f} s, "
-            f"start-up {startup:5.1f} s)",
-            flush=True,
-        )
-    serial = rows[0]["students_per_min"]
+    print("\nmode                       students/min   ratio vs serial (median, per round)   same accuracies")
     for row in rows:
-        row["ratio_vs_serial"] = row["students_per_min"] / serial
-    by_mode = {r["mode"]: r for r in rows}
-    overhead = None
-    if "Ray, 1 worker" in by_mode:
-        overhead = (by_mode["Ray, 1 worker"]["warm_s"] - rows[0]["warm_s"]) / len(specs)
-    print("\nmode                       students/min   ratio vs serial   same accuracies")
-    for r in rows:
+        per_round = ", ".join(f"{x:.2f}" for x in row["ratio_per_round"])
         print(
-            f"{r['mode']:26s} {r['students_per_min']:12.1f} {r['ratio_vs_serial']:17.2f}   "
-            f"{r['same_accuracies_as_serial']}"
+            f"{row['mode']:26s} {row['students_per_min']:12.1f} {row['ratio_vs_serial']:10.2f} ({per_round})"
+            f"   {row['same_accuracies_as_serial']}"
         )
-    seconds_per_student = rows[0]["warm_s"] / len(specs)
-    print(f"\nserial seconds per student: {seconds_per_student:.2f}")
-    if overhead is not None:
+    seconds_per_student = float(np.median(warm["serial"])) / len(specs)
+    overhead = None
+    if "Ray, 1 worker" in warm:
+        overhead = float(
+            np.median(
+                [(a - b) / len(specs) for a, b in zip(warm["Ray, 1 worker"], warm["serial"], strict=True)]
+            )
+        )
         print(
-            f"Ray dispatch overhead per student: {overhead:+.3f} s (Ray 1 worker − serial, warm); "
-            f"empty-task round trip {round_trip * 1e3:.1f} ms"
+            f"\nserial seconds per student: {seconds_per_student:.2f}; Ray dispatch overhead per student: "
+            f"{overhead:+.3f} s (Ray 1 worker − serial, median of rounds); empty-task round trip "
+            f"{round_trip * 1e3:.1f} ms"
         )
     result = {
         "protocol": {
@@ -179,16 +220,20 @@ def main(argv: list[str] | None = None) -> int:
             "teacher": "resnet18",
             "students": len(specs),
             "student_seed": args.seed,
-            "rounds": "cold then warm; warm is reported",
+            "warm_rounds": args.rounds,
+            "rounds": "one cold round per mode, then warm rounds with the modes interleaved; medians reported",
             "torch_threads_per_process": 1,
-            "machine": f"{os.cpu_count()}-core CPU, shared ({platform.machine()})",
-            "ray": "private local instance on 127.0.0.1, 1 CPU per student task",
+            "machine": f"{os.cpu_count()}-core CPU shared with other jobs ({platform.machine()})",
+            "ray": "one private local Ray, 2 CPUs, on 127.0.0.1; 1 worker = 2 CPUs reserved per task",
+            "load_average_at_end": os.getloadavg()[0],
+            **_scheduler_facts(),
         },
         "rows": rows,
         "serial_seconds_per_student": seconds_per_student,
         "ray_dispatch_overhead_s": overhead,
         "ray_empty_task_round_trip_s": round_trip,
         "command": "python -m benchmarks.scale_out" + (" " + " ".join(argv or sys.argv[1:])).rstrip(),
+        "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -171,8 +171,8 @@ def measure(
             one = net[i : i + 1]
             iters = iterations_to_converge(sc, one)
             single_gnn.append(best_time(lambda one=one: icgnn_alloc(learner, sc, one), 3))
-            single_wmmse.append(best_time(lambda one=one, n=iters: sc.wmmse(one, n), 1))
-            single_100.append(best_time(lambda one=one: sc.wmmse(one, 100), 1))
+            single_wmmse.append(best_time(lambda one=one, n=iters: sc.wmmse(one, n), 3))
+            single_100.append(best_time(lambda one=one: sc.wmmse(one, 100), 2))
         b = batch.batch_size
         out = {
             "quality": quality,

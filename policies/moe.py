@@ -7,9 +7,12 @@ Provenance: suninghuang19/mentor @ f4fa81f ``moe.py`` (experts ``Linear(d,h)-ReL
 Dispatch (issue 16). The released code runs all E experts on every input and discards the E − k it does
 not select. ``dispatch="sparse"`` (default) runs each expert only on the inputs routed to it (one gather,
 E small matmuls, one ``index_add_``): k/E of the expert FLOPs, the same output up to fp32 summation order
-(tested against ``dispatch="dense"``). One observable difference: a forward hook on an expert's Linear
-layer (the dormant ratio) sees only the inputs routed to that expert; ``dense`` reproduces the released
-statistic over the whole batch.
+(tested against ``dispatch="dense"``). The sparse compute calls the experts' layers functionally, so
+forward hooks never see partial batches; when an expert layer *has* forward hooks (the dormant-ratio meter
+of the actor update), the experts are also run once on the whole batch without gradient, so the hooks see
+exactly what they see under dense compute (the released dormant statistic: every expert neuron averaged
+over the whole batch). Measured on CPU: counting only routed inputs instead changes MENTOR's behaviour —
+once the gate concentrates on a few experts, the idle experts dominate the ratio and σ ≈ 1.
 
 Auxiliary loss. The official ``moe_auxiliary_loss`` is ``Var_e(load_e) + mean_b H(p_b)`` where ``load_e`` is
 the *count* of top-k selections / B. A count is piecewise constant in the gate logits, so that variance has
@@ -101,9 +104,20 @@ class MoE(nn.Module):
         counts = torch.bincount(flat, minlength=self.num_experts).tolist()  # one host sync per forward
         rows = torch.div(order, self.top_k, rounding_mode="floor")
         routed = x.index_select(0, rows).split(counts)
-        out = torch.cat([expert(part) for expert, part in zip(self.experts, routed, strict=True)])
+        out = torch.cat([_quiet(expert, part) for expert, part in zip(self.experts, routed, strict=True)])
         out = out * top_w.reshape(-1).index_select(0, order).unsqueeze(-1)
+        if any(m._forward_hooks for m in self.experts.modules()):  # observers see the dense forward
+            with torch.no_grad():
+                for expert in self.experts:
+                    expert(x)
         return torch.zeros_like(x).index_add_(0, rows, out)
+
+
+def _quiet(expert: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``expert(x)`` without firing forward hooks (Linear layers applied functionally)."""
+    for layer in expert:
+        x = F.linear(x, layer.weight, layer.bias) if isinstance(layer, nn.Linear) else layer(x)
+    return x
 
 
 class MoEActor(Actor):

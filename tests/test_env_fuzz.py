@@ -94,10 +94,13 @@ def _check(step: Any, action: Any, may_clip: bool, what: str) -> None:
     assert _finite(obs) and _finite(reward), f"{what}: non-finite output"
 
 
-GYM_IDS = [
-    pytest.param(i, marks=pytest.mark.slow) if i.split("/")[-1] in SLOW else i
-    for i in envs.registered_gym_ids()
-]
+def _marks(env_id: str) -> list[pytest.MarkDecorator]:
+    name = env_id.split("/")[-1]
+    marks = [pytest.mark.mujoco] if name.startswith(ROBOTICS) else []
+    return marks + ([pytest.mark.slow] if name in SLOW else [])
+
+
+GYM_IDS = [pytest.param(i, marks=_marks(i)) for i in envs.registered_gym_ids()]
 
 
 @pytest.mark.parametrize("env_id", GYM_IDS)

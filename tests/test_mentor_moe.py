@@ -86,7 +86,8 @@ def test_sparse_dispatch_equals_dense_at_paper_sizes_fp32() -> None:
     torch.testing.assert_close(sparse[4], dense[4])
 
 
-def test_sparse_dispatch_skips_unrouted_experts_and_counts_them_dormant() -> None:
+def test_sparse_dispatch_shows_hooks_the_dense_forward() -> None:
+    """The dormant meter sees every expert on the whole batch (the released statistic), not just routed rows."""
     from agents.visual.perturb import DormantMeter
 
     torch.manual_seed(6)
@@ -94,13 +95,22 @@ def test_sparse_dispatch_skips_unrouted_experts_and_counts_them_dormant() -> Non
     with torch.no_grad():  # the gate always picks expert 2
         moe.gate[-1].weight.zero_()
         moe.gate[-1].bias.copy_(torch.tensor([0.0, 0.0, 9.0, 0.0]))
-    calls = []
-    for e, expert in enumerate(moe.experts):
-        expert.register_forward_hook(lambda m, i, o, e=e: calls.append((e, o.shape[0])))
-    with DormantMeter(moe.experts) as meter:
-        moe(torch.randn(10, 8))
-    assert dict(calls) == {0: 0, 1: 0, 2: 10, 3: 0}  # experts 0, 1, 3 saw no rows
-    # 3 unused experts × (4 + 8 neurons) are dormant; expert 2's are measured on its 10 rows
-    assert meter.total == 4 * 12 and meter.dormant >= 36
+    x = torch.randn(10, 8)
+    ratios, rows = {}, {}
+    for dispatch in ("dense", "sparse"):
+        moe.dispatch = dispatch
+        seen = []
+        handles = [
+            e[0].register_forward_hook(lambda m, i, o, s=seen: s.append(o.shape[0])) for e in moe.experts
+        ]
+        with DormantMeter(moe) as meter:
+            y, _ = moe(x)
+        for h in handles:
+            h.remove()
+        ratios[dispatch], rows[dispatch] = meter.ratio, seen
+    assert rows["sparse"] == rows["dense"] == [10, 10, 10, 10]  # every expert, whole batch, once
+    assert ratios["sparse"] == ratios["dense"]
+    moe.dispatch = "sparse"
+    torch.testing.assert_close(moe(x)[0], y)  # no hooks: sparse compute only, same output
     with pytest.raises(ValueError, match="sparse"):
         MoE(8, dispatch="magic")

@@ -291,3 +291,27 @@ def test_ray_launcher_sweep_and_report(ray_head, tmp_path: Path) -> None:
     assert report.returncode == 0, report.stderr[-3000:]
     text = (tmp_path / "report" / "report.md").read_text()
     assert "4 run(s) (4 finished" in text
+
+
+@pytest.mark.slow  # the CLI builds the smoke teacher before the first update opens the pool
+def test_cli_unreachable_head_is_one_line(tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[ray]'")
+    address = f"127.0.0.1:{_free_port()}"
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        "env=n2n-resnet18",
+        "budget=smoke",
+        f"run.root={tmp_path}",
+        "agent.pool=ray",
+        f"agent.ray_address={address}",
+        "run.progress=false",
+        "logger.tensorboard=false",
+    ]
+    env = {**_ray_env(), "PGSUITE_TEACHER_CACHE": str(tmp_path / "teachers")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and f"Ray head at {address} is unreachable" in errors[0]
+    assert "Traceback" not in proc.stderr

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,44 @@ def test_submitit_local_sweep_lists_failed_job(tmp_path: Path) -> None:
     assert jobs[0]["status"] == "finished" and Path(jobs[0]["run_dir"], "run.json").is_file()
     assert jobs[1]["status"] == "failed" and jobs[1]["reason"]
     assert "sweep.md" in os.listdir(Path(next(tmp_path.rglob("sweep.json")).parent))
+
+
+@pytest.mark.slow  # one SLURM job cancelled while it runs (no accounting: found through squeue)
+def test_slurm_job_killed_mid_run_is_listed_failed(slurm_conf: str, tmp_path: Path) -> None:
+    env = _env(SLURM_CONF=slurm_conf)
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        "-m",
+        *SMOKE,
+        f"run.root={tmp_path}",
+        "seed=0,1",
+        "hydra/launcher=slurm",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.mem_gb=2",
+    ]
+    sweep = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        target = None
+        for _ in range(300):  # cancel task 1 of the array once it runs
+            out = subprocess.run(
+                ["squeue", "-h", "-r", "-t", "R", "-o", "%i"], env=env, capture_output=True, text=True
+            ).stdout.split()
+            target = next((i for i in out if i.endswith("_1")), None)
+            if target or sweep.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert target, "the job never ran"
+        subprocess.run(["scancel", target], env=env, check=True)
+        output, _ = sweep.communicate(timeout=600)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode != 0
+    jobs = {j["num"]: j for j in _sweep_report(tmp_path)["jobs"]}
+    assert jobs[0]["status"] == "finished", output[-2000:]
+    assert jobs[1]["status"] == "failed" and jobs[1]["engine_id"] == target
+    assert "left the SLURM queue without a result" in jobs[1]["reason"]

@@ -49,9 +49,7 @@ class BNMAPPOConfig(PPOConfig):
     alpha_max: float = 1.0  # the code's `initial_alpha` (1 for 6h_vs_8z, 0.5 otherwise)
     num_decay: int = 40
     hidden: int = 64
-    parent_input: str = (
-        "trunk"  # trunk: parents × state jointly (issue 15); head: the official additive input
-    )
+    parent_input: str = "joint"  # joint | trunk | head (official additive input); see policies/bayes_net.py
     dag_hidden: int = 64
     temperature: float = 1.0
     noise_factor: float = 1.0

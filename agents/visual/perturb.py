@@ -127,7 +127,7 @@ class DormantMeter:
 
     A neuron is dormant when its batch-mean |pre-activation| is below ``threshold`` × its layer's mean; the
     ratio is dormant neurons / all neurons over every Linear layer (MoE experts and gate included). Under
-    the MoE's sparse dispatch an expert's neurons are measured on the inputs routed to it (none: all dormant).
+    the MoE's sparse dispatch the experts are still measured on the whole batch (:mod:`policies.moe`).
     Use as a context manager around a forward pass, then read :attr:`ratio`.
     """
 
@@ -137,10 +137,6 @@ class DormantMeter:
         self.ratio = 0.0
 
     def _hook(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        if output.numel() == 0:  # a sparse-dispatch expert no input was routed to: all its neurons are idle
-            self.dormant += output.shape[-1]
-            self.total += output.shape[-1]
-            return
         act = output.detach().abs().reshape(-1, output.shape[-1]).mean(0)
         self.dormant += int((act < act.mean() * self.threshold).sum())
         self.total += act.numel()

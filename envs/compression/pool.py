@@ -136,7 +136,8 @@ def _loopback_node() -> Iterator[None]:
 
 def ray_init(address: str | None, num_cpus: float | None = None, **init_kwargs: Any) -> None:
     """Start a private single-node Ray (``address=None``: ``num_cpus`` CPUs, every server on 127.0.0.1,
-    no dashboard) or join the cluster at ``address`` (probed first by :func:`check_ray_address`)."""
+    no dashboard) or join the cluster at ``address`` (``host:port``, or ``auto`` for the latest
+    ``ray start`` on this machine; probed first by :func:`check_ray_address`)."""
     import ray
 
     if address is None:
@@ -149,6 +150,13 @@ def ray_init(address: str | None, num_cpus: float | None = None, **init_kwargs: 
                 **init_kwargs,
             )
         return
+    if address == "auto":  # Ray's discovery of the latest `ray start` on this machine, resolved here
+        from ray._private.services import canonicalize_bootstrap_address_or_die
+
+        try:
+            address = canonicalize_bootstrap_address_or_die("auto")
+        except ConnectionError as err:
+            raise PoolError(f"ray address 'auto': {str(err).splitlines()[0]}") from None
     check_ray_address(address)
     with _loopback_node() if _is_loopback(address) else nullcontext():
         ray.init(address=address, logging_level=logging.WARNING, **init_kwargs)
