@@ -26,7 +26,8 @@ from matplotlib.figure import Figure
 
 from agents.analysis.aggregate import curve_bands
 from agents.analysis.figures import agent_colors, new_figure, plot_learning_curves, title
-from agents.analysis.runs import Run, curves_by_group, read_jsonl, run_curve
+from agents.analysis.files import read_jsonl
+from agents.analysis.runs import Run, curves_by_group, run_curve
 
 Names = str | Sequence[str]
 _OUTPUT_DIRS = {"report", "plots", "checkpoints", "tb"}  # our own figures are not the run's masks
