@@ -119,6 +119,49 @@ def iqm_ci(values: list[float], reps: int = 2000, seed: int = 0) -> tuple[float,
     return iqm(x), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
+def progress(root: Path) -> list[dict]:
+    """Every run under ``root``, finished or not: its logged updates, dormant ratio β, exploration σ and
+    updates/s at each ``metrics.csv`` row, and its evaluations (for runs a time budget cut short)."""
+    import csv
+
+    out = []
+    for run in sorted(p for p in root.iterdir() if p.is_dir()):
+        logs = [r for f in run.rglob("metrics.csv") for r in csv.DictReader(f.open())]
+        evals: dict[int, list] = {}
+        for f in run.rglob("eval.jsonl"):
+            for line in f.read_text().splitlines():
+                e = json.loads(line)
+                evals.setdefault(int(e["step"]), []).append(
+                    (float(e.get("success", 0.0)), float(e["return"]))
+                )
+
+        def num(row: dict, key: str) -> float | None:
+            return float(row[key]) if row.get(key) not in (None, "") else None
+
+        trajectory = [
+            {
+                "step": int(r["step"]),
+                "updates": num(r, "charts/updates"),
+                "dormant_ratio": num(r, "charts/dormant_ratio"),
+                "stddev": num(r, "charts/stddev"),
+                "updates_per_s": num(r, "charts/updates_per_s"),
+            }
+            for r in logs
+            if num(r, "charts/updates")
+        ]
+        out.append(
+            {
+                "run": run.name,
+                "finished": (run / "wall_s.txt").exists(),
+                "trajectory": trajectory,
+                "evals": {
+                    s: [float(np.mean(c)) for c in zip(*v, strict=True)] for s, v in sorted(evals.items())
+                },
+            }
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -142,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         "--only-finished", action="store_true", help="tabulate the finished runs under --runs; start none"
     )
     parser.add_argument("--workers", type=int, default=1, help="runs in parallel (one thread each)")
+    parser.add_argument(
+        "--progress-out", default=None, help="write every run's logged β/σ/evals here; start none"
+    )
     parser.add_argument("--figures", default=str(ROOT / "docs" / "figures"), help="'' to skip the plots")
     args = parser.parse_args(argv)
     args.eval_every = args.eval_every or max(args.steps // 5, 1)
@@ -150,6 +196,22 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")
     runs_root = Path(args.runs)
+    if args.progress_out:
+        from benchmarks.make_docs import write_result
+
+        rows = progress(runs_root)
+        path = write_result(
+            args.progress_out,
+            "MENTOR vs DrQ-v2 at the paper's network sizes (state, Meta-World): progress",
+            rows,
+            seeds=list(range(args.seeds)),
+            budgets={"env_steps": args.steps, "seed_steps": args.seed_steps},
+            tasks=tasks,
+            command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
+            notes="Per run: logged updates, dormant ratio, exploration std, updates/s; evals [success, return].",
+        )
+        print(f"wrote {path}")
+        return 0
     if args.fresh:
         shutil.rmtree(runs_root, ignore_errors=True)
     jobs = [(v, t, s) for s in range(args.seeds) for t in tasks for v in variants]  # paired runs first
