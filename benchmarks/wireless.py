@@ -1,6 +1,6 @@
 """ICGNN vs WMMSE and classic baselines on the three wireless envs: `python -m benchmarks.wireless`.
 
-    python -m benchmarks.wireless --pretrained     # shipped weights (agents/icgnn/pretrained/): minutes
+    python -m benchmarks.wireless --pretrained     # shipped weights (agents/icgnn/weights/): minutes
     python -m benchmarks.wireless                  # retrain every model first (agents.icgnn.pretrained.SPECS)
     python -m benchmarks.wireless --sweep          # IC quality-vs-cost sweep of the architecture
 

@@ -1,6 +1,6 @@
 """Shipped ICGNN weights (issue 17): ``agent.pretrained=<name>`` and ``python -m agents.icgnn.pretrained``.
 
-Files live next to this module as ``pretrained/<name>.safetensors`` (tensors only, no pickle); the header
+Files live next to this module as ``weights/<name>.safetensors`` (tensors only, no pickle); the header
 metadata records the architecture, the scenario, the training recipe (env kwargs, networks, batch, seed)
 and the quality the weights reached on a fixed test set (``test_pct_wmmse`` on ``test_networks`` networks
 drawn with ``test_seed`` at the 1× test sizes), which tests/test_wireless_pretrained.py checks again.
@@ -24,7 +24,7 @@ from torch import nn
 from envs.wireless.common import Scenario
 from policies.icgnn import build_icgnn
 
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+PRETRAINED_DIR = Path(__file__).resolve().parent / "weights"
 #: config fields that define the network's shape (stored in and restored from the weight file)
 ARCH_KEYS = ("arch", "hidden", "layers", "channels", "message", "aggregation", "size_feature")
 

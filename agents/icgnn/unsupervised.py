@@ -40,7 +40,7 @@ class UnsupervisedConfig(LearnerConfig):
     message: int = 8  # entity arch: message width (M)
     aggregation: str = "mean"  # entity arch: mean | sum (policies.icgnn.ICGNN)
     size_feature: bool = True  # entity arch: log(1 + neighbourhood size) as an input of every update
-    #: name of a shipped weight file (agents/icgnn/pretrained/<name>.safetensors) or a path to one; its
+    #: name of a shipped weight file (agents/icgnn/weights/<name>.safetensors) or a path to one; its
     #: architecture replaces arch/hidden/layers/channels/message. Training continues from it.
     pretrained: str | None = None
     lr: float = 1e-3
