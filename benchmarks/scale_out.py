@@ -1,16 +1,18 @@
 """N2N student evaluations per minute on this machine: serial, local process pool, Ray with 1 and 2 workers.
 
-    python -m benchmarks.scale_out                 # CPU default N2N setting (ResNet-18, digits 16x16, width 1/8)
+    python -m benchmarks.scale_out            # CPU default N2N setting (ResNet-18, digits 16x16, width 1/8)
     python -m benchmarks.scale_out --quick         # tiny setting, mechanics only
 
 The same ``--students`` random ResNet-18 removal students (fixed seed) are trained by every pool through
-``pool.train`` (no reward cache in between), twice: a cold round (workers start, each builds the core:
-data, teacher from the cache, teacher logits) and a warm round, whose throughput is the result. Ray runs
-as a private local instance on 127.0.0.1 (``RayPool(address=None)``). Per-student dispatch overhead of
-Ray: (warm Ray-1-worker time − warm serial time) / students, and the round trip of an empty Ray task.
+``pool.train`` (no reward cache in between): one cold round per pool (workers start, each builds the core:
+data, teacher from the cache, teacher logits), then ``--rounds`` warm rounds with the pools interleaved so
+that load drifts of a shared machine hit every pool alike. Both Ray modes use one private 2-CPU Ray on
+127.0.0.1 (``RayPool(address=None)``); "1 worker" reserves 2 CPUs per student task. Per-student dispatch
+overhead of Ray: (Ray-1-worker − serial) / students per round, and the round trip of an empty Ray task.
 
-Prints students/min and the ratio to serial measured in the same run; writes
-``docs/results/scale_out.json`` (``--out``). docs/scaling.md turns these numbers into a model for N nodes.
+Prints students/min (median warm round) and the ratio to serial (median of per-round ratios, same run);
+writes ``docs/results/scale_out.json`` (``--out``). docs/scaling.md turns these numbers into a model for
+N nodes.
 """
 
 from __future__ import annotations
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             "students": len(specs),
             "student_seed": args.seed,
             "warm_rounds": args.rounds,
-            "rounds": "one cold round per mode, then warm rounds with the modes interleaved; medians reported",
+            "rounds": "one cold round per mode, then warm rounds, modes interleaved; medians",
             "torch_threads_per_process": 1,
             "machine": f"{os.cpu_count()}-core CPU shared with other jobs ({platform.machine()})",
             "ray": "one private local Ray, 2 CPUs, on 127.0.0.1; 1 worker = 2 CPUs reserved per task",

@@ -42,7 +42,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-#: Ray 2.5x authenticates every connection with a token; the head, this process and the CLI runs share one
+#: Ray (2.60) authenticates every connection with a token; the head, this process and the CLI runs share one
 #: made for this module (not whatever ~/.ray/auth_token holds). Ray reads the mode when it is imported, so
 #: it is set before any test imports Ray.
 RAY_AUTH = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}

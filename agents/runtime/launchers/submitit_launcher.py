@@ -116,7 +116,7 @@ class _Reporting(plugin.BaseSubmititLauncher):
 
 
 def _squeue_ids() -> set[str] | None:
-    """Ids of this user's queued or running SLURM jobs (array tasks as ``<job>_<task>``); None if squeue fails."""
+    """Ids of this user's queued or running SLURM jobs (array tasks as ``<job>_<task>``); None on error."""
     try:
         out = subprocess.run(
             ["squeue", "-h", "-r", "-o", "%i", "-u", str(os.getuid())],
