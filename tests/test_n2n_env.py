@@ -8,6 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
@@ -141,3 +142,21 @@ def test_local_pool_matches_serial(tiny: dict) -> None:
     finally:
         pool.close()
     assert [r["val_acc"] for r in parallel] == [r["val_acc"] for r in serial]
+
+
+def test_teacher_cache_does_not_move_the_global_rng(tmp_path: Path) -> None:
+    """A cached teacher leaves torch's RNG where training it would (same seed, same search; issue 18)."""
+    from envs.classifier import FitConfig
+    from envs.compression.arch import teacher_spec
+    from envs.compression.teachers import load_or_train_teacher
+
+    spec = teacher_spec("vgg11", 0.125, (1, 8, 8), 10)
+    images, labels = torch.rand(32, 1, 8, 8), torch.randint(0, 10, (32,))
+    fields = {"arch": "vgg11", "width": 0.125, "data": "test", "seed": 0}
+    draws = []
+    for expected_source in ("trained", "cache"):
+        torch.manual_seed(0)
+        _, info = load_or_train_teacher(spec, fields, images, labels, FitConfig(epochs=1, lr=1e-3), tmp_path)
+        assert info["source"] == expected_source
+        draws.append(torch.rand(3))
+    assert torch.equal(draws[0], draws[1])

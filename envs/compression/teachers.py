@@ -41,7 +41,10 @@ def teacher_cache_path(cache_dir: str | Path | None, fields: dict[str, Any]) -> 
 
 
 def _load_weights(path: Path, spec: Spec) -> SpecNet:
-    model = build(spec)
+    # The random init is overwritten; forking keeps the global RNG where a cache miss leaves it (training
+    # the teacher also runs under fork_rng), so a run's seeded stream does not depend on the cache.
+    with torch.random.fork_rng(devices=[]):
+        model = build(spec)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
