@@ -25,8 +25,10 @@ from envs.wireless.common import objective
 
 @dataclass
 class PolicyGradientConfig(UnsupervisedConfig):
-    """Hyperparameters of :class:`PolicyGradientICGNN` (defaults: agents/conf/agent/icgnn-pg.yaml)."""
+    """Hyperparameters of :class:`PolicyGradientICGNN`; the rest are :class:`UnsupervisedConfig`'s."""
 
+    # Networks per update; each is sampled samples_per_network times (32 x 8 = 256 actions per update).
+    batch_size: int = 32
     distribution: str = "beta"  # beta | gaussian
     samples_per_network: int = 8
     baseline: str = "per_network"  # per_network | running_mean

@@ -29,7 +29,7 @@ from policies.icgnn import obs_to_graph
 
 @dataclass
 class UnsupervisedConfig(LearnerConfig):
-    """Hyperparameters of :class:`UnsupervisedICGNN` (defaults: agents/conf/agent/icgnn.yaml)."""
+    """Hyperparameters of :class:`UnsupervisedICGNN` (the defaults; agents/conf/agent/icgnn.yaml overrides none)."""
 
     #: ``entity``: the factorised :class:`policies.icgnn.ICGNN` (issue 17); ``grid``: the link-grid model
     #: :class:`policies.icgnn_grid.LinkGridICGNN` of issue 4 (use hidden 64, layers 4 there).
@@ -51,6 +51,7 @@ class UnsupervisedConfig(LearnerConfig):
     final_eval_networks: int = 200
     #: SE vs network size in finish(): test networks per size beyond 1× (0 = skip), and the size factors.
     size_eval_networks: int = 200
+    # x the training sizes (users, APs, BS antennas), as benchmarks/wireless.py
     size_factors: list[int] = field(default_factory=lambda: [1, 2, 4])
 
 

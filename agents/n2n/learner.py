@@ -45,6 +45,7 @@ class N2NConfig(LearnerConfig):
     """Hyperparameters; defaults are the official code's (github.com/anubhavashok/N2N at 544f5dd,
     ``rl.py``/``model.py``) unless noted."""
 
+    # null: half of run.total_steps / rollouts
     stage1_iterations: int | None = (
         None  # policy updates of stage 1; None: half of run.total_steps / rollouts
     )

@@ -67,9 +67,11 @@ class NoiseMaskConfig(LearnerConfig):
     finetune_epochs: int = 5  # paper: 10
     baseline_epochs: int | None = None  # None: pretrain + finetune epochs (equal total epochs)
     average_last: int = 3  # paper: epochs 87-89
+    # classifier SGD, StepLR at 1/3 and 2/3 of the epochs
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    # policy SGD, cosine schedule
     policy_lr: float = 0.01
     finetune_schedule: str = "step"  # official: StepLR(30) over 10 epochs, i.e. constant after the warm-up
     finetune_lr: float = 0.001
@@ -78,7 +80,9 @@ class NoiseMaskConfig(LearnerConfig):
     policy_width: int = 16
     policy_hidden: int = 128  # paper: 512
     policy_backbone: str = "cnn"  # cnn (3 strided convs) | resnet10t (the paper's 512-d features)
+    # new log-param = 0.9 base + 0.1 head
     mix: float = 0.9
+    # base <- 0.99 base + 0.01 mean head
     ema: float = 0.99
     few_shot: int = 5  # images per unseen class
     transfer_epochs: int = 30
