@@ -149,10 +149,13 @@ class Trunk(nn.Sequential):
             else None
         )
 
+    def _trunk(self, h: torch.Tensor) -> torch.Tensor:
+        return self[2](self[1](self[0](h)))  # not Sequential.forward: ``proprio`` is a child module too
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if self.proprio is None:
-            return super().forward(h)
-        return super().forward(h[:, : -self.state_dim]) + self.proprio(h[:, -self.state_dim :])
+            return self._trunk(h)
+        return self._trunk(h[:, : -self.state_dim]) + self.proprio(h[:, -self.state_dim :])
 
 
 class TruncatedNormal:

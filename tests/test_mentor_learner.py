@@ -177,3 +177,24 @@ def test_cli_smoke(train_cli, tmp_path, obs: str) -> None:
         summary["num_updates"] > 0 and summary["num_perturbations"] > 0 and len(summary["expert_usage"]) == 4
     )
     assert (run / "checkpoints" / "last" / "state.pt").exists()
+
+
+@pytest.mark.mujoco
+def test_adroit_preset_one_frame_and_fused_proprio(train_cli, tmp_path) -> None:
+    """MENTOR on Adroit as the paper ran it: pixels+state, frame stack 1, the 24-d state through its own MLP."""
+    train_cli(
+        "env=adroit-door",
+        "agent=mentor",
+        "budget=smoke",
+        f"run.root={tmp_path}",
+        "seed=0",
+        "run.progress=false",
+        "env.kwargs.fast_render=true",
+        *TINY_CLI,
+    )
+    run = only_run_dir(tmp_path)
+    state = torch.load(run / "checkpoints" / "last" / "state.pt", weights_only=True)["learner"]
+    actor = state["actor"]
+    assert actor["trunk.0.weight"].shape[1] == 32 * 35 * 35  # conv features of ONE 3×84×84 frame
+    assert actor["trunk.proprio.0.weight"].shape == (16, 24)  # hand proprioception → feature_dim
+    assert "trunk.proprio.0.weight" in state["critic"] and "trunk.proprio.0.weight" in state["value"]
