@@ -47,15 +47,19 @@ class DrQV2Config(LearnerConfig):
     update_every_steps: int = 2
     num_seed_steps: int = 2000  # 4000 frames at action repeat 2: no updates before
     num_expl_steps: int = 2000  # uniform random actions before
+    # used by std_rule=schedule|awake
     stddev_schedule: str = "linear(1.0,0.1,500000)"
     stddev_clip: float = 0.3
+    # Meta-World preset: annealed 10 -> 3 instead (nstep_anneal)
     nstep: int = 3
+    # Meta-World preset: annealed 0.97 -> 0.997 instead
     discount: float = 0.99
     batch_size: int = 256
     replay_capacity: int = 1_000_000
     augmentation_pad: int = 4
     channels_last: bool = True  # faster convs on CPU (docs/robotics.md, benchmarks.drqv2_speed)
     log_every: int = 1000  # env steps between train/ metric dicts
+    # pixels+state: the state through its own MLP added to the trunk features (MENTOR Adroit)
     proprio_encoder: bool = (
         False  # pixels+state: state through its own MLP added to the trunk (MENTOR Adroit)
     )
