@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="deep parts: seeds first..first+seeds-1")
     parser.add_argument("--iterations", type=int, default=2000, help="exact PG iterations (tabular)")
     parser.add_argument("--out", type=Path, default=None, help="JSONL of deep runs (default per part)")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="results JSON ('' to skip)")
+    parser.add_argument("--results", default=str(RESULTS), help="results JSON ('' to skip)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.part == "tabular":
@@ -183,8 +183,9 @@ def main() -> None:
         raw = Path("docs/results/raw/bn_marl_tabular.json")
         rows = run_tabular(seeds, args.iterations, log_every=10, raw=raw)
         print(f"figure: {plot_tabular(raw, Path('docs/figures/bn_marl_tabular.png'))}")
-        if str(args.results):
-            save("tabular", rows, seeds, f"{args.iterations} exact PG iterations, SGD lr 0.01", args.results)
+        if args.results:
+            budget = f"{args.iterations} exact PG iterations, SGD lr 0.01"
+            save("tabular", rows, seeds, budget, Path(args.results))
         return
     seeds = list(range(args.first_seed, args.first_seed + (args.seeds or (10 if args.part == "a" else 5))))
     out = args.out or Path(f"runs/benchmarks/marl_{args.part}.jsonl")
@@ -208,14 +209,23 @@ def main() -> None:
             f"eval={row.get('eval_return', float('nan')):.2f} ({row['seconds']:.0f}s)",
             flush=True,
         )
-    rows = [r for r in rows if r["seed"] in seeds]
+    unique = {}  # first row per run: parallel sweeps over overlapping seeds may append duplicates
+    for r in rows:
+        unique.setdefault((r["env"], r["graph"], r["anneal"], r["seed"]), r)
+    rows = [r for r in unique.values() if r["seed"] in seeds]
     table = part_a_rows(rows) if args.part == "a" else part_b_rows(rows)
     for r in table:
         print(" | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
-    if str(args.results):
+    if args.results:
         specs = GAMES if args.part == "a" else ANNEAL
         budgets = ", ".join(f"{s[0]} {s[5]} env steps ({s[3]} envs x {s[4]} steps per update)" for s in specs)
-        save(args.part.upper(), table, seeds, budgets + "; other settings: bn-mappo defaults", args.results)
+        save(
+            args.part.upper(),
+            table,
+            seeds,
+            budgets + "; other settings: bn-mappo defaults",
+            Path(args.results),
+        )
 
 
 if __name__ == "__main__":

@@ -97,10 +97,8 @@ def test_state_dict_round_trip_resumes_exactly() -> None:
     ],
 )
 def test_cli_smoke(env: str, extra: list[str], tmp_path: Path) -> None:
-    run_module(
-        "agents.train", f"env={env}", "agent=bn-mappo", "budget=smoke", f"run.root={tmp_path}", "seed=0",
-        "run.progress=false", *extra, timeout=120,
-    )  # fmt: skip
+    args = ["agents.train", f"env={env}", "agent=bn-mappo", "budget=smoke", f"run.root={tmp_path}", "seed=0"]
+    run_module(*args, "run.progress=false", *extra, timeout=120)
     (run_dir,) = [p.parent for p in tmp_path.rglob("summary.json")]
     episodes = [json.loads(line) for line in (run_dir / "eval.jsonl").read_text().splitlines()]
     assert episodes and all(

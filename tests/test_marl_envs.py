@@ -16,6 +16,7 @@ MARL_IDS = [
     "pgsuite/Coordination-v0",
     "pgsuite/Climbing-v0",
     "pgsuite/Penalty-v0",
+    "pgsuite/Copy-v0",
     "pgsuite/Aloha-v0",
     "pgsuite/MPESpread-v0",
 ]
