@@ -117,7 +117,7 @@ def run_one(agent: str, task: str, seed: int, args: argparse.Namespace) -> dict:
         "wall_s": wall,
         "frames": 2 * steps,
         "partial": (out / "partial").exists(),
-        "frames_per_s_wall": 2 * steps / wall,
+        "frames_per_s_wall": 2 * steps / wall if wall > 0 else 0.0,
         "frames_per_s_logged": logged[-1] if logged else None,
     }
 

@@ -213,9 +213,10 @@ def test_debug_env_var_shows_the_traceback(tmp_path):
             ["env=cartpole", "agent=sb3-ppo", "+agent.hyperparams.learning_rat=1e-3"],
             "Did you mean 'learning_rate'",
         ),
-        (["env=cartpole", "agent=sb3-sac"], "needs a Box action space"),
-        (["env=cartpole", "agent=mentor"], "action space Discrete(2)"),
-        (["env=metaworld-reach", "agent=icgnn"], "cannot be built on env 'metaworld-reach'"),
+        # The pre-check (agents/core/precheck.py) refuses these before Hydra runs, naming both spaces.
+        (["env=cartpole", "agent=sb3-sac"], "agent 'sb3-sac' cannot act in env 'cartpole': action discrete"),
+        (["env=cartpole", "agent=mentor"], "env spaces: Box(4,); Discrete(2)"),
+        (["env=metaworld-reach", "agent=icgnn"], "agent 'icgnn' cannot act in env 'metaworld-reach'"),
     ],
 )
 def test_user_errors_are_one_line_and_leave_no_run_directory(tmp_path, args, expect):

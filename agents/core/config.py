@@ -163,6 +163,7 @@ def compose_run_config(cfg: DictConfig, cli_overrides: list[str]) -> DictConfig:
     for section, schema in _SECTIONS.items():
         cfg[section] = _typed(section, cfg.get(section, {}), schema)
     cfg.env = _typed("env", cfg.env, EnvConfig)
+    cfg.agent = agent_with_defaults(cfg.agent)
     for key in ("total_steps", "eval_every", "checkpoint_every", "log_every", "keep_checkpoints"):
         value = cfg.run[key]
         if value is None:
@@ -201,6 +202,38 @@ def apply_agent_overrides(cfg: DictConfig) -> None:
     settings = agent_overrides_for(cfg)
     if settings:
         cfg.agent = OmegaConf.merge(cfg.agent, settings)
+
+
+def agent_with_defaults(agent: DictConfig) -> DictConfig:
+    """``agent`` with every field of its learner's ``Config`` filled in.
+
+    Agent yamls carry only overrides (the dataclass holds the defaults; issue 13); filling them in here
+    makes each run's config.yaml show every value, and refuses unknown keys and bad types before any run
+    directory exists.
+    """
+    import hydra.utils
+
+    target = agent.get("_target_")
+    try:
+        learner_cls = hydra.utils.get_class(str(target))
+    except Exception as err:  # an import error of a user's package, or a wrong dotted path
+        raise ConfigError(f"agent._target_ {target!r} cannot be imported: {err}") from None
+    schema = getattr(learner_cls, "Config", None)
+    if schema is None:
+        return agent
+    node = OmegaConf.to_container(agent, resolve=False)
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+    except OmegaConfBaseException as err:
+        valid = [f.name for f in fields(schema) if not f.name.startswith("_")]
+        key = str(getattr(err, "key", "") or "")
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6) if key else []
+        hint = f" Did you mean agent.{close[0]}?" if close else ""
+        raise ConfigError(
+            f"invalid agent config for {learner_cls.__name__}: {getattr(err, 'msg', err)}.{hint} "
+            f"Valid keys: {', '.join(valid)}"
+        ) from None
+    return OmegaConf.create(OmegaConf.to_container(merged, resolve=False))
 
 
 def build_learner_config(learner_cls: type, agent_cfg: DictConfig) -> Any:

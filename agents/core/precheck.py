@@ -7,6 +7,9 @@ and before any run directory exists.
 3. Every group choice (env, agent, budget, logger, data) exists on the search path ("did you mean").
 4. An env without ``agent=`` gets its default agent.
 5. Every agent can act in every env of the sweep (space kinds, :mod:`agents.core.spaces`).
+6. ``agent.<key>=v`` becomes ``++agent.<key>=v``: agent yamls hold only overrides (the learner's ``Config``
+   dataclass holds the defaults), so a key may be absent from the yaml; unknown keys are still refused,
+   with the valid ones, when the config is typed (:func:`agents.core.config.compose_run_config`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def preflight(argv: list[str]) -> list[str]:
         argv = [*argv, f"agent={_default_agent(choices['env'])}"]
         choices["agent"] = [argv[-1].partition("=")[2]]
     argv = _absolute_overrides_path(argv)
+    argv = [_add_or_override(arg) for arg in argv]
     if "env" in choices:
         obs_values = _values(argv, "obs") or [None]
         for env in choices["env"]:
@@ -54,6 +58,11 @@ def preflight(argv: list[str]) -> list[str]:
                 for obs in obs_values:
                     check_spaces(env, agent, obs)
     return argv
+
+
+def _add_or_override(arg: str) -> str:
+    name, sep, _ = arg.partition("=")
+    return f"++{arg}" if sep and name.startswith("agent.") else arg
 
 
 def with_searchpath(argv: list[str]) -> list[str]:
