@@ -70,4 +70,6 @@ def test_imports_only_run_down() -> None:
 def test_shared_rooms_exist_with_a_docstring(room: str) -> None:
     init = ROOT / room / "__init__.py"
     assert init.is_file()
-    assert ast.get_docstring(ast.parse(init.read_text())), f"{init} needs a docstring saying what the room holds"
+    assert ast.get_docstring(ast.parse(init.read_text())), (
+        f"{init} needs a docstring saying what the room holds"
+    )
