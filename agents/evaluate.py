@@ -34,7 +34,8 @@ from agents.runtime.rundir import read_config
 USAGE = (
     "usage: python -m agents.evaluate run=<run dir> [checkpoint=best|last|step_<N>|<N>] [episodes=10] "
     "[video=false] [deterministic=true] [seed=<n>]\n"
-    "       python -m agents.evaluate run=<run dir> split=<train|val|test|...> [checkpoint=last|best|step_<N>]"
+    "       python -m agents.evaluate run=<run dir> split=<train|val|test|...> "
+    "[checkpoint=last|best|step_<N>]"
 )
 EPISODE_KEYS = ("episodes", "video", "deterministic", "seed")
 

@@ -237,7 +237,8 @@ def load_refs(path: str, envs: list[str] | None = None) -> dict[str, tuple[float
             refs[str(env)] = (float(low), float(high))
     except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError) as err:
         fail(
-            f"refs={path}: cannot read ({type(err).__name__}: {err}); expected 'env: {{min: lo, max: hi}}' per env"
+            f"refs={path}: cannot read ({type(err).__name__}: {err}); expected 'env: {{min: lo, max: hi}}' "
+            f"per env"
         )
     return refs
 

@@ -3,7 +3,8 @@
 SB3's own ``learn()`` is replaced by the same collect → train loop run segment by segment, so these agents
 get pgsuite's CLI, run directory, logging, evaluation protocol and exact resume. Checkpoints hold the
 policy, every optimizer, SB3's counters, ``VecNormalize`` statistics (resuming without them silently
-changes the policy's inputs) and, for off-policy algorithms, the replay buffer as NumPy arrays — never SB3's pickled ``.zip``, which could run
+changes the policy's inputs) and, for off-policy algorithms, the replay buffer as NumPy arrays — never SB3's
+pickled ``.zip``, which could run
 code when loaded. The replay buffer is saved only up to its filled size, compressed, and only in
 ``checkpoints/last`` (step checkpoints keep weights and optimizers; issue 20), and metrics are yielded every
 ``run.log_every`` env steps rather than every step.

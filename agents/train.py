@@ -9,7 +9,8 @@ Examples::
     python -m agents.train env=n2n-resnet34                           # the env's default agent
 
 Configs: ``agents/conf`` (groups ``env``, ``agent``, ``budget``, ``logger``, ``data``, ``suite``,
-``hydra/launcher``), plus ``hydra.searchpath`` entries and installed plugins (docs/extending.md). The pre-check
+``hydra/launcher``), plus ``hydra.searchpath`` entries and installed plugins (docs/extending.md). The
+pre-check
 (:mod:`agents.core.precheck`) runs before Hydra; ``--help`` prints the usage and every group's names.
 """
 

@@ -1,7 +1,8 @@
 """DrQ-v2 throughput (updates/s, CPU and GPU when present) and a CPU-feasible learning check.
 
 Usage:
-    python -m benchmarks.drqv2_speed                    # updates/s: pixels (batch 32/256) and state (batch 256)
+    python -m benchmarks.drqv2_speed                    # updates/s: pixels (batch 32/256) and state (batch
+    256)
     python -m benchmarks.drqv2_speed --learning-check   # state DrQ-v2 on dmc-cartpole-balance, then evaluate
 
 The update benchmark fills a replay from random actions and times ``DrQV2.update()`` (augmentation, encoder,
@@ -66,7 +67,8 @@ def speed(args: argparse.Namespace) -> None:
         for obs, batch, cl in rows:
             rate = updates_per_s(obs, batch, device, 300, args.repeats, channels_last=cl)
             print(
-                f"[{device}] {obs} batch {batch:3d} channels_last={cl!s:5}: {rate:8.2f} updates/s  (ratio {rate / base:.3f})"
+                f"[{device}] {obs} batch {batch:3d} channels_last={cl!s:5}: {rate:8.2f} updates/s  (ratio "
+                f"{rate / base:.3f})"
             )
 
 
@@ -108,7 +110,8 @@ def learning_check(args: argparse.Namespace) -> None:
     print(f"random policy: {np.mean(random_returns):.1f} ± {np.std(random_returns):.1f}")
     print(
         f"DrQ-v2 state, seed {args.seed}, {args.steps} env steps ({2 * args.steps} frames), "
-        f"{learner.num_updates} updates, {minutes:.1f} min: eval return {np.mean(returns):.1f} ± {np.std(returns):.1f} "
+        f"{learner.num_updates} updates, {minutes:.1f} min: eval return {np.mean(returns):.1f} ± "
+        f"{np.std(returns):.1f} "
         f"over {args.episodes} episodes"
     )
     learner.close()

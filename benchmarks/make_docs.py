@@ -152,7 +152,8 @@ def render(results: list[tuple[Path, dict[str, Any]]], docs_dir: str | Path = "d
     lines = [HEADER]
     if not results:
         lines.append(
-            "No benchmark results yet: run `python -m benchmarks.<name>`, which writes `docs/results/<name>.json`.\n"
+            "No benchmark results yet: run `python -m benchmarks.<name>`, which writes "
+            "`docs/results/<name>.json`.\n"
         )
         return "\n".join(lines)
     lines.append("## Contents\n")

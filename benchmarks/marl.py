@@ -205,7 +205,8 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         print(
             f"{spec[0]:>15} {graph:>8} anneal={anneal!s:5} seed={seed}: "
-            f"J/J*={row.get('j_over_jstar', float('nan')):.3f} greedy={row.get('j_over_jstar_greedy', float('nan')):.3f} "
+            f"J/J*={row.get('j_over_jstar', float('nan')):.3f} "
+            f"greedy={row.get('j_over_jstar_greedy', float('nan')):.3f} "
             f"eval={row.get('eval_return', float('nan')):.2f} ({row['seconds']:.0f}s)",
             flush=True,
         )

@@ -6,10 +6,12 @@ Tiny check (what fits a shared 2-core CPU in minutes):
     python -m benchmarks.mentor --tasks reach --seeds 2 --steps 3000 --small --variants mentor,drqv2
 
 Each (variant, task, seed) is one ``python -m agents.train`` run (``obs=state``, fast rendering, eval every
-``--eval-every`` steps) kept under ``--runs`` (default ``runs/benchmarks/mentor``); finished runs are reused, so
+``--eval-every`` steps) kept under ``--runs`` (default ``runs/benchmarks/mentor``); finished runs are reused,
+so
 an interrupted benchmark continues where it stopped (``--fresh`` starts over), and ``--workers`` runs go in
 parallel. Learning curves (IQM over seeds, per task and over all tasks, with 95 % bootstrap bands) are drawn
-for success and return into ``docs/figures/mentor_curves.png``. The table reports the last evaluation's success rate and return: IQM over
+for success and return into ``docs/figures/mentor_curves.png``. The table reports the last evaluation's
+success rate and return: IQM over
 task×seed runs with a 95 % percentile-bootstrap interval, and the ratio of mean success to DrQ-v2's measured
 in the same run. ``--small`` shrinks the networks of MENTOR and DrQ-v2 alike (hidden 256, experts 16×64).
 Results go to ``docs/results/mentor.json`` (``benchmarks.make_docs``).
@@ -208,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             budgets={"env_steps": args.steps, "seed_steps": args.seed_steps},
             tasks=tasks,
             command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
-            notes="Per run: logged updates, dormant ratio, exploration std, updates/s; evals [success, return].",
+            notes="Per run: logged updates, dormant ratio, exploration std, updates/s; evals [success, "
+            "return].",
         )
         print(f"wrote {path}")
         return 0
@@ -251,13 +254,15 @@ def main(argv: list[str] | None = None) -> int:
             }
         )
     print(
-        "\n| variant | runs | success mean | success IQM [95% CI] | return IQM [95% CI] | Δ success vs DrQ-v2 | s/run |"
+        "\n| variant | runs | success mean | success IQM [95% CI] | return IQM [95% CI] | Δ success vs "
+        "DrQ-v2 | s/run |"
     )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         delta = "n/a" if r["success_vs_drqv2"] is None else f"{r['success_vs_drqv2']:+.2f}"
         print(
-            f"| {r['variant']} | {r['runs']} | {r['success_mean']:.2f} | {r['success_iqm']:.2f} {r['success_ci']} | "
+            f"| {r['variant']} | {r['runs']} | {r['success_mean']:.2f} | {r['success_iqm']:.2f} "
+            f"{r['success_ci']} | "
             f"{r['return_iqm']:.1f} {r['return_ci']} | {delta} | {r['wall_s_per_run']:.0f} |"
         )
     try:
@@ -282,7 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         tasks=tasks,
         command="python -m benchmarks.mentor " + " ".join(argv if argv is not None else sys.argv[1:]),
-        notes="Final-eval success/return; IQM over task×seed runs, 95% percentile bootstrap. Shared 2-core CPU.",
+        notes="Final-eval success/return; IQM over task×seed runs, 95% percentile bootstrap. Shared 2-core "
+        "CPU.",
         raw=f"results/raw/{raw_path.name}",
     )
     print(f"wrote {path}")

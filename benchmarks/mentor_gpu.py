@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         device=args.device,
         raw=f"results/raw/{raw.name}",
         command="python -m benchmarks.mentor_gpu " + " ".join(argv if argv is not None else sys.argv[1:]),
-        notes="Final-eval success; IQM over task×seed runs, 95% bootstrap. Runs in parallel share the machine.",
+        notes="Final-eval success; IQM over task×seed runs, 95% bootstrap. Runs in parallel share the "
+        "machine.",
     )
     print(f"wrote {path}")
     if args.figures:

@@ -33,13 +33,26 @@ from agents.runtime.checkpoint import save_checkpoint
 from envs.compression import env_id
 
 CPU = dict(
-    width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,
-    batch_size=64, min_outputs=4,
-)  # fmt: skip
+    width=0.125,
+    image_size=16,
+    image_channels=1,
+    teacher_epochs=20,
+    student_epochs=3,
+    student_lr=1e-3,
+    batch_size=64,
+    min_outputs=4,
+)
 QUICK = dict(
-    width=0.0625, image_size=8, image_channels=1, teacher_epochs=3, student_epochs=1, train_subset=300,
-    val_subset=150, batch_size=64, min_outputs=2,
-)  # fmt: skip
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=3,
+    student_epochs=1,
+    train_subset=300,
+    val_subset=150,
+    batch_size=64,
+    min_outputs=2,
+)
 
 
 def factory(arch: str, kwargs: dict[str, Any]) -> EnvFactory:
@@ -144,40 +157,72 @@ def main() -> None:
         target = curve_s[-1]
         reach = next((i + 1 for i, v in enumerate(curve_t) if v >= target), None)
         print(
-            f"\nPolicy transfer (stage 1, {it1} updates): scratch best {target:.4f}; transfer best {curve_t[-1]:.4f}"
+            f"\nPolicy transfer (stage 1, {it1} updates): scratch best {target:.4f}; transfer best "
+            f"{curve_t[-1]:.4f}"
         )
         print(f"updates for the transferred policy to reach the scratch run's final best: {reach} of {it1}")
         if not args.quick:
             save(args.out, rows, walls, (target, curve_t[-1], reach, it1), kwargs, it1, it2, m, args)
 
 
-def save(out: str, rows: list, walls: list, transfer: tuple, kwargs: dict, it1: int, it2: int, m: int,
-         args: argparse.Namespace) -> None:  # fmt: skip
+def save(
+    out: str,
+    rows: list,
+    walls: list,
+    transfer: tuple,
+    kwargs: dict,
+    it1: int,
+    it2: int,
+    m: int,
+    args: argparse.Namespace,
+) -> None:
     """Per-seed rows, mean rows and the transfer result in the ``benchmarks.make_docs`` schema."""
     from benchmarks.make_docs import write_result
 
     table = []
     for k, label in ((0, "REINFORCE (N2N)"), (1, "random search")):
         for seed, row in enumerate(rows):
-            table.append({"method": label, "seed": seed, **{f"best {key}": row[k][key] for key in row[k]},
-                          "wall s": walls[seed][k]})  # fmt: skip
-        table.append({"method": label, "seed": "mean", **{
-            f"best {key}": float(np.mean([row[k][key] for row in rows])) for key in rows[0][k]},
-            "wall s": float(np.mean([w[k] for w in walls]))})  # fmt: skip
+            table.append(
+                {
+                    "method": label,
+                    "seed": seed,
+                    **{f"best {key}": row[k][key] for key in row[k]},
+                    "wall s": walls[seed][k],
+                }
+            )
+        table.append(
+            {
+                "method": label,
+                "seed": "mean",
+                **{f"best {key}": float(np.mean([row[k][key] for row in rows])) for key in rows[0][k]},
+                "wall s": float(np.mean([w[k] for w in walls])),
+            }
+        )
     target, final, reach, it = transfer
     kwargs = {k: v for k, v in kwargs.items() if k != "cache_dir"}
     path = write_result(
-        out, "N2N: RL search vs random search (ResNet-34, digits)", table, seeds=list(range(len(rows))),
-        budgets={"stage1_updates": it1, "stage2_updates": it2, "rollouts_per_update": m,
-                 "student_evaluations_per_arm": (it1 + it2) * m, "env_kwargs": kwargs},
+        out,
+        "N2N: RL search vs random search (ResNet-34, digits)",
+        table,
+        seeds=list(range(len(rows))),
+        budgets={
+            "stage1_updates": it1,
+            "stage2_updates": it2,
+            "rollouts_per_update": m,
+            "student_evaluations_per_arm": (it1 + it2) * m,
+            "env_kwargs": kwargs,
+        },
         command="python -m benchmarks.n2n_search " + " ".join(sys.argv[1:]),
-        description="Equal number of student evaluations per arm; reward R = C(2-C)·A_s/A_t on the validation "
+        description="Equal number of student evaluations per arm; reward R = C(2-C)·A_s/A_t on the "
+        "validation "
         "split with search-time KD (before the final fine-tune).",
-        notes=[f"Policy transfer (stage 1, {it} updates, seed 100): scratch final best reward {target:.4f}; "
-               f"started from a ResNet-18 removal policy: final best {final:.4f}, reached the scratch final "
-               f"best after {reach if reach is not None else 'never'} of {it} updates.",
-               "Shared 2-core CPU (other benchmarks ran at the same time); wall times are inflated."],
-    )  # fmt: skip
+        notes=[
+            f"Policy transfer (stage 1, {it} updates, seed 100): scratch final best reward {target:.4f}; "
+            f"started from a ResNet-18 removal policy: final best {final:.4f}, reached the scratch final "
+            f"best after {reach if reach is not None else 'never'} of {it} updates.",
+            "Shared 2-core CPU (other benchmarks ran at the same time); wall times are inflated.",
+        ],
+    )
     print(f"wrote {path}")
 
 

@@ -1,6 +1,8 @@
-"""N2N on every teacher the suite ships: does stage 2 reach >= 10x at >= 99 % relative test accuracy? (issue 19)
+"""N2N on every teacher the suite ships: does stage 2 reach >= 10x at >= 99 % relative test accuracy?
+(issue 19)
 
-    python -m benchmarks.n2n_teachers                                  # reduced: 200 images, 10+10 updates, 1 seed
+    python -m benchmarks.n2n_teachers                                  # reduced: 200 images, 10+10 updates, 1
+    seed
     python -m benchmarks.n2n_teachers --seeds 3 --train-subset 0 --updates 15   # the CPU default, 3 seeds
 
 For each teacher (ResNet-18/34, VGG-11/13/19, width 1/8, digits 16x16) and seed, the full N2N learner runs
@@ -29,9 +31,15 @@ from envs.compression import TEACHERS, env_id
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = dict(
-    width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,
-    batch_size=64, min_outputs=4,
-)  # fmt: skip
+    width=0.125,
+    image_size=16,
+    image_channels=1,
+    teacher_epochs=20,
+    student_epochs=3,
+    student_lr=1e-3,
+    batch_size=64,
+    min_outputs=4,
+)
 
 
 def run(
@@ -39,9 +47,12 @@ def run(
 ) -> dict[str, Any]:
     keep = None if init == "official" else float(init)
     cfg = N2NConfig(
-        stage1_iterations=updates, stage2_iterations=updates, workers=workers, shrink_init_keep=keep,
+        stage1_iterations=updates,
+        stage2_iterations=updates,
+        workers=workers,
+        shrink_init_keep=keep,
         shrink_env_kwargs={"min_compression": 10, "anneal_iterations": 5},
-    )  # fmt: skip
+    )
     fac = EnvFactory(EnvConfig(name=f"n2n-{arch}", id=env_id("removal", arch), kwargs=kwargs))
     torch.manual_seed(seed)
     t0 = time.perf_counter()
@@ -62,18 +73,27 @@ def run(
     if ratio < 0.99:
         causes.append("test accuracy below 99 % of the teacher")
     return {
-        "teacher": arch, "seed": seed, "init": init,
-        "teacher_params": out["teacher_params"], "teacher_test_acc": out["teacher_test_acc"],
-        "student_params": out.get("student_params"), "compression": comp, "test_acc_ratio": ratio,
-        "stage": out.get("student_stage"), "meets_10x": comp >= 10, "meets_99": ratio >= 0.99,
+        "teacher": arch,
+        "seed": seed,
+        "init": init,
+        "teacher_params": out["teacher_params"],
+        "teacher_test_acc": out["teacher_test_acc"],
+        "student_params": out.get("student_params"),
+        "compression": comp,
+        "test_acc_ratio": ratio,
+        "stage": out.get("student_stage"),
+        "meets_10x": comp >= 10,
+        "meets_99": ratio >= 0.99,
         "unconstrained_compression": out.get("unconstrained_compression"),
         "unconstrained_test_ratio": (out["unconstrained_test_acc"] / out["teacher_test_acc"])
-        if "unconstrained_test_acc" in out else None,
+        if "unconstrained_test_acc" in out
+        else None,
         "stage2_first_compression_mean": first2.get("train/compression_mean"),
         "stage2_first_acc_ratio_mean": first2.get("train/acc_ratio_mean"),
         "stage2_first_degenerate_frac": first2.get("train/degenerate_frac"),
-        "cause": "; ".join(causes) or "met", "wall_s": time.perf_counter() - t0,
-    }  # fmt: skip
+        "cause": "; ".join(causes) or "met",
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 def initial_shrinkage(inits: list[str], samples: int = 20) -> list[dict[str, Any]]:
@@ -95,14 +115,25 @@ def initial_shrinkage(inits: list[str], samples: int = 20) -> list[dict[str, Any
             policy = ShrinkPolicy(SHRINK_RATIOS, 7, 30, 2, None if init == "official" else float(init))
             actions = policy.sample(desc, free, samples)[0]
             comp = [
-                params / count_params(apply_shrink(spec, ratios_from_actions(a.numpy(), len(desc)), CPU["min_outputs"]))
+                params
+                / count_params(
+                    apply_shrink(spec, ratios_from_actions(a.numpy(), len(desc)), CPU["min_outputs"])
+                )
                 for a in actions
-            ]  # fmt: skip
+            ]
             q10, q50, q90 = (float(q) for q in np.percentile(comp, [10, 50, 90]))
-            rows.append({"teacher": arch, "init": init, "compression_p10": q10, "compression_median": q50,
-                         "compression_p90": q90})  # fmt: skip
+            rows.append(
+                {
+                    "teacher": arch,
+                    "init": init,
+                    "compression_p10": q10,
+                    "compression_median": q50,
+                    "compression_p90": q90,
+                }
+            )
             print(
-                f"{arch} init {init}: first stage-2 students {q50:.1f}x the parent (10-90 %: {q10:.1f}-{q90:.1f}x)"
+                f"{arch} init {init}: first stage-2 students {q50:.1f}x the parent (10-90 %: "
+                f"{q10:.1f}-{q90:.1f}x)"
             )
     return rows
 
@@ -136,19 +167,24 @@ def main() -> None:
                 r = run(arch, kwargs, seed, args.updates, init, args.workers)
                 rows.append(r)
                 print(
-                    f"{arch} seed {seed} init {init}: {r['compression']:.1f}x at {100 * r['test_acc_ratio']:.1f}% "
-                    f"(stage {r['stage']}); unconstrained {r['unconstrained_compression'] or 0:.1f}x; stage-2 first "
+                    f"{arch} seed {seed} init {init}: {r['compression']:.1f}x at "
+                    f"{100 * r['test_acc_ratio']:.1f}% "
+                    f"(stage {r['stage']}); unconstrained {r['unconstrained_compression'] or 0:.1f}x; "
+                    f"stage-2 first "
                     f"update: {r['stage2_first_compression_mean'] or 0:.1f}x mean, acc ratio "
                     f"{r['stage2_first_acc_ratio_mean'] or 0:.2f}; {r['cause']} [{r['wall_s']:.0f}s]",
                     flush=True,
-                )  # fmt: skip
+                )
                 save(args, rows, kwargs)  # after every run, so a cut-short benchmark keeps what it measured
     print(
-        "\n| teacher | seed | init | compression | test acc / teacher | stage | cause |\n|---|---|---|---:|---:|---|---|"
+        "\n| teacher | seed | init | compression | test acc / teacher | stage | cause "
+        "|\n|---|---|---|---:|---:|---|---|"
     )
     for r in rows:
-        print(f"| {r['teacher']} | {r['seed']} | {r['init']} | {r['compression']:.2f}x | "
-              f"{100 * r['test_acc_ratio']:.1f}% | {r['stage']} | {r['cause']} |")  # fmt: skip
+        print(
+            f"| {r['teacher']} | {r['seed']} | {r['init']} | {r['compression']:.2f}x | "
+            f"{100 * r['test_acc_ratio']:.1f}% | {r['stage']} | {r['cause']} |"
+        )
     print(f"wrote {save(args, rows, kwargs)}")
 
 
@@ -156,14 +192,16 @@ def save(args: argparse.Namespace, rows: list[dict[str, Any]], kwargs: dict[str,
     from benchmarks.make_docs import write_result
 
     return write_result(
-        args.out, "N2N on every teacher: >= 10x at >= 99 % relative test accuracy?", rows,
+        args.out,
+        "N2N on every teacher: >= 10x at >= 99 % relative test accuracy?",
+        rows,
         seeds=list(range(args.seeds)),
         budgets={"updates_per_stage": args.updates, "rollouts": 5, "env_kwargs": kwargs},
         command="python -m benchmarks.n2n_teachers " + " ".join(sys.argv[1:]),
         description="Full N2N learner per teacher, seed and shrink-policy initialisation; CPU default preset "
         "(stage 2 asked for >= 10x).",
         notes=["Shared 2-core CPU; wall times inflated by other jobs."],
-    )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

@@ -45,13 +45,26 @@ from envs.compression.network import build, count_params
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = dict(
-    width=0.125, image_size=16, image_channels=1, teacher_epochs=20, student_epochs=3, student_lr=1e-3,
-    batch_size=64, min_outputs=4,
-)  # fmt: skip
+    width=0.125,
+    image_size=16,
+    image_channels=1,
+    teacher_epochs=20,
+    student_epochs=3,
+    student_lr=1e-3,
+    batch_size=64,
+    min_outputs=4,
+)
 QUICK = dict(
-    width=0.0625, image_size=8, image_channels=1, teacher_epochs=3, student_epochs=1, train_subset=200,
-    val_subset=150, batch_size=64, min_outputs=2,
-)  # fmt: skip
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=3,
+    student_epochs=1,
+    train_subset=200,
+    val_subset=150,
+    batch_size=64,
+    min_outputs=2,
+)
 
 
 def finetune_config(core: CompressionCore, n2n: N2NConfig) -> FitConfig:
@@ -59,9 +72,16 @@ def finetune_config(core: CompressionCore, n2n: N2NConfig) -> FitConfig:
     c = core.cfg
     epochs = n2n.finetune_epochs if n2n.finetune_epochs is not None else 10 * c.student_epochs
     return FitConfig(
-        epochs, n2n.finetune_lr, c.student_weight_decay, c.batch_size, "adam", True,
-        ce_weight=1.0, kd_weight=n2n.finetune_kd_weight, augment=c.augment,
-    )  # fmt: skip
+        epochs,
+        n2n.finetune_lr,
+        c.student_weight_decay,
+        c.batch_size,
+        "adam",
+        True,
+        ce_weight=1.0,
+        kd_weight=n2n.finetune_kd_weight,
+        augment=c.augment,
+    )
 
 
 def tune(core: CompressionCore, model: torch.nn.Module, fit_cfg: FitConfig, seed: int) -> float:
@@ -78,16 +98,24 @@ def tune(core: CompressionCore, model: torch.nn.Module, fit_cfg: FitConfig, seed
 
 
 N2N_KEYS = (
-    "student_params", "student_test_acc", "compression", "student_stage", "student_meets_constraints",
-    "unconstrained_params", "unconstrained_test_acc", "unconstrained_compression", "students_evaluated",
-)  # fmt: skip
+    "student_params",
+    "student_test_acc",
+    "compression",
+    "student_stage",
+    "student_meets_constraints",
+    "unconstrained_params",
+    "unconstrained_test_acc",
+    "unconstrained_compression",
+    "students_evaluated",
+)
 
 
 def run_n2n(fac: EnvFactory, seed: int, steps: int, workers: int, ft_epochs: int | None) -> dict[str, Any]:
     cfg = N2NConfig(
-        workers=workers, finetune_epochs=ft_epochs,
+        workers=workers,
+        finetune_epochs=ft_epochs,
         shrink_env_kwargs={"min_compression": 10, "anneal_iterations": 5},
-    )  # fmt: skip
+    )
     torch.manual_seed(seed)
     learner = N2NLearner(cfg, fac, seed=seed)
     learner.total_steps = steps
@@ -136,9 +164,12 @@ def baselines(
             "test_acc": tune(core, build(best), fit_cfg, seed),
         }
     t3 = time.perf_counter()
-    print(f"  target {target}: " + ", ".join(f"{k} {v['params']} -> {v['test_acc']:.4f}" for k, v in out.items())
-          + f" [uniform {t1 - t0:.0f}s, prune {t2 - t1:.0f}s, random {t3 - t2:.0f}s ({len(found)} samples)]",
-          flush=True)  # fmt: skip
+    print(
+        f"  target {target}: "
+        + ", ".join(f"{k} {v['params']} -> {v['test_acc']:.4f}" for k, v in out.items())
+        + f" [uniform {t1 - t0:.0f}s, prune {t2 - t1:.0f}s, random {t3 - t2:.0f}s ({len(found)} samples)]",
+        flush=True,
+    )
     return out
 
 
@@ -178,18 +209,25 @@ def main() -> None:
     fac = EnvFactory(EnvConfig(name="n2n-resnet34", id=env_id("removal", "resnet34"), kwargs=kwargs))
     core = fac.make(seed=0).unwrapped.core
     fit_cfg = finetune_config(core, N2NConfig(finetune_epochs=args.finetune_epochs))
-    print(f"N2N yardstick: teacher {core.teacher_params} params, test acc {core.teacher_test_acc:.4f}; "
-          f"{len(core.y_train)} training images; seeds {seeds}; kwargs={kwargs}", flush=True)  # fmt: skip
+    print(
+        f"N2N yardstick: teacher {core.teacher_params} params, test acc {core.teacher_test_acc:.4f}; "
+        f"{len(core.y_train)} training images; seeds {seeds}; kwargs={kwargs}",
+        flush=True,
+    )
     started = time.perf_counter()
     n2n = []
     for seed in seeds:
         t0 = time.perf_counter()
         r = run_n2n(fac, seed, steps, args.workers, args.finetune_epochs)
         n2n.append(r)
-        print(f"N2N seed {seed}: {r.get('student_params')} params ({r.get('compression', 0):.1f}x), test "
-              f"{r.get('student_test_acc', float('nan')):.4f}; unconstrained best "
-              f"{r.get('unconstrained_params')} params, test {r.get('unconstrained_test_acc', float('nan')):.4f} "
-              f"[{time.perf_counter() - t0:.0f}s]", flush=True)  # fmt: skip
+        print(
+            f"N2N seed {seed}: {r.get('student_params')} params ({r.get('compression', 0):.1f}x), test "
+            f"{r.get('student_test_acc', float('nan')):.4f}; unconstrained best "
+            f"{r.get('unconstrained_params')} params, test "
+            f"{r.get('unconstrained_test_acc', float('nan')):.4f} "
+            f"[{time.perf_counter() - t0:.0f}s]",
+            flush=True,
+        )
     p = args.params or int(statistics.median(r["student_params"] for r in n2n))
     per: list[list[Any]] = []
     for target in [round(float(m) * p) for m in args.budgets.split(",")]:
@@ -197,12 +235,21 @@ def main() -> None:
             for method, res in baselines(core, target, seed, fit_cfg, args.random_samples).items():
                 per.append([method, target, res])
     part = {
-        "teacher_params": core.teacher_params, "teacher_test_acc": core.teacher_test_acc,
-        "train_images": len(core.y_train), "width": core.cfg.width, "seeds": seeds, "n2n": n2n, "per": per,
-        "kwargs": {k: v for k, v in kwargs.items() if k != "cache_dir"}, "n2n_steps": steps,
-        "finetune_epochs": fit_cfg.epochs, "random_samples": args.random_samples, "budgets": args.budgets,
-        "params_p": p, "wall_s": time.perf_counter() - started,
-    }  # fmt: skip
+        "teacher_params": core.teacher_params,
+        "teacher_test_acc": core.teacher_test_acc,
+        "train_images": len(core.y_train),
+        "width": core.cfg.width,
+        "seeds": seeds,
+        "n2n": n2n,
+        "per": per,
+        "kwargs": {k: v for k, v in kwargs.items() if k != "cache_dir"},
+        "n2n_steps": steps,
+        "finetune_epochs": fit_cfg.epochs,
+        "random_samples": args.random_samples,
+        "budgets": args.budgets,
+        "params_p": p,
+        "wall_s": time.perf_counter() - started,
+    }
     if args.part:
         Path(args.part).write_text(json.dumps(part, indent=1))
         print(f"wrote {args.part}")
@@ -232,10 +279,14 @@ def finish(parts: list[dict[str, Any]], args: argparse.Namespace) -> None:
 def _row(method: str, budget: Any, items: list[dict[str, float]]) -> dict[str, Any]:
     accs = [x["test_acc"] for x in items]
     return {
-        "method": method, "budget": budget, "params": round(float(np.mean([x["params"] for x in items]))),
-        "test_acc_mean": float(np.mean(accs)), "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
-        "seeds": len(accs), "test_acc_per_seed": accs,
-    }  # fmt: skip
+        "method": method,
+        "budget": budget,
+        "params": round(float(np.mean([x["params"] for x in items]))),
+        "test_acc_mean": float(np.mean(accs)),
+        "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.0,
+        "seeds": len(accs),
+        "test_acc_per_seed": accs,
+    }
 
 
 def summarize(teacher: dict[str, Any], n2n: list[dict], per: dict) -> list[dict[str, Any]]:
@@ -256,8 +307,11 @@ def print_table(teacher: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     print("\n| method | budget | params | test acc (mean ± s.d.) | vs teacher | seeds |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['method']} | {r['budget']} | {r['params']:,} | {r['test_acc_mean']:.4f} ± "
-              f"{r['test_acc_std']:.4f} | {r['test_acc_mean'] / teacher['teacher_test_acc']:.3f} | {r['seeds']} |")  # fmt: skip
+        print(
+            f"| {r['method']} | {r['budget']} | {r['params']:,} | {r['test_acc_mean']:.4f} ± "
+            f"{r['test_acc_std']:.4f} | {r['test_acc_mean'] / teacher['teacher_test_acc']:.3f} | "
+            f"{r['seeds']} |"
+        )
 
 
 def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: dict[str, Any]) -> None:
@@ -266,24 +320,35 @@ def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: 
     first = parts[0]
     seeds = [s for part in parts for s in part["seeds"]]
     n2n_notes = [
-        f"N2N seed {s}: final {r['student_params']} params ({r['compression']:.2f}x, stage {r['student_stage']}, "
-        f"meets the >= 10x constraint: {r['student_meets_constraints']}), test {r['student_test_acc']:.4f}; best "
-        f"unconstrained {r.get('unconstrained_params')} params, test {r.get('unconstrained_test_acc', float('nan')):.4f}"
+        f"N2N seed {s}: final {r['student_params']} params ({r['compression']:.2f}x, stage "
+        f"{r['student_stage']}, "
+        f"meets the >= 10x constraint: {r['student_meets_constraints']}), test {r['student_test_acc']:.4f}; "
+        f"best "
+        f"unconstrained {r.get('unconstrained_params')} params, test "
+        f"{r.get('unconstrained_test_acc', float('nan')):.4f}"
         for s, r in zip(seeds, n2n, strict=True)
-    ]  # fmt: skip
+    ]
     walls = ", ".join(f"{p['wall_s'] / 60:.0f}" for p in parts)
     path = write_result(
-        out, f"N2N yardstick: equal-parameter baselines (ResNet-34 w{teacher['width']}, digits, "
-        f"{teacher['train_images']} training images)", rows, seeds=seeds,
-        budgets={"n2n_rollouts": first["n2n_steps"], "finetune_epochs": first["finetune_epochs"],
-                 "random_samples": first["random_samples"], "budget_P": first["params_p"],
-                 "budget_multiples": first["budgets"], "env_kwargs": first["kwargs"]},
+        out,
+        f"N2N yardstick: equal-parameter baselines (ResNet-34 w{teacher['width']}, digits, "
+        f"{teacher['train_images']} training images)",
+        rows,
+        seeds=seeds,
+        budgets={
+            "n2n_rollouts": first["n2n_steps"],
+            "finetune_epochs": first["finetune_epochs"],
+            "random_samples": first["random_samples"],
+            "budget_P": first["params_p"],
+            "budget_multiples": first["budgets"],
+            "env_kwargs": first["kwargs"],
+        },
         command="python -m benchmarks.n2n_yardstick " + " ".join(sys.argv[1:]),
         description="Test accuracy after the same fine-tune (CE + KD, Adam + cosine) for every student; same "
         "teacher and split. Rows: method, budget (target params), params (mean), test_acc_mean, test_acc_std "
         "(sample s.d. over seeds), seeds.",
         notes=[*n2n_notes, f"Wall time per process (min): {walls}, on the shared 2-core CPU (load 15-23)."],
-    )  # fmt: skip
+    )
     print(f"wrote {path}")
 
 
@@ -301,12 +366,26 @@ def figure(rows: list[dict[str, Any]], n2n: list[dict], teacher: dict[str, Any],
         if pts:
             x, y, e = zip(*pts, strict=True)
             ax.errorbar(x, y, yerr=e, marker=marker, capsize=3, label=method)
-    ax.scatter([r["student_params"] for r in n2n], [r["student_test_acc"] for r in n2n], marker="*", s=160,
-               color="k", zorder=5, label="N2N final students (one per seed)")  # fmt: skip
+    ax.scatter(
+        [r["student_params"] for r in n2n],
+        [r["student_test_acc"] for r in n2n],
+        marker="*",
+        s=160,
+        color="k",
+        zorder=5,
+        label="N2N final students (one per seed)",
+    )
     unc = [r for r in n2n if "unconstrained_params" in r]
     if unc:
-        ax.scatter([r["unconstrained_params"] for r in unc], [r["unconstrained_test_acc"] for r in unc],
-                   marker="x", s=70, color="tab:red", zorder=5, label="N2N best unconstrained")  # fmt: skip
+        ax.scatter(
+            [r["unconstrained_params"] for r in unc],
+            [r["unconstrained_test_acc"] for r in unc],
+            marker="x",
+            s=70,
+            color="tab:red",
+            zorder=5,
+            label="N2N best unconstrained",
+        )
     ax.axhline(
         teacher["teacher_test_acc"],
         ls="--",

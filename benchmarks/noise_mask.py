@@ -35,10 +35,14 @@ def run_task(task: str, objective: str, args: argparse.Namespace) -> dict[str, A
     kwargs = {"image_size": args.image_size, "held_out_classes": TASKS[task]}
     factory = EnvFactory(EnvConfig(name=f"noise-mask-{task}", id="pgsuite/NoiseMask-v0", kwargs=kwargs))
     cfg = NoiseMaskConfig(
-        objective=objective, replicates=args.seeds, pretrain_epochs=args.pretrain_epochs,
-        finetune_epochs=args.finetune_epochs, finetune_warmup_epochs=min(3, args.finetune_epochs - 1),
-        transfer_epochs=args.transfer_epochs, few_shot=args.few_shot,
-    )  # fmt: skip
+        objective=objective,
+        replicates=args.seeds,
+        pretrain_epochs=args.pretrain_epochs,
+        finetune_epochs=args.finetune_epochs,
+        finetune_warmup_epochs=min(3, args.finetune_epochs - 1),
+        transfer_epochs=args.transfer_epochs,
+        few_shot=args.few_shot,
+    )
     seed_everything(args.seed)
     learner = NoiseMaskLearner(cfg, factory, seed=args.seed)
     start = time.perf_counter()
@@ -59,8 +63,12 @@ def report(task: str, runs: dict[str, dict[str, Any]], seeds: int) -> str:
     rows = [("baseline", "baseline", first)]
     for objective, run in runs.items():
         rows += [(f"heated + fine-tuned ({objective})", "heated_finetuned", run["results"])]
-    lines = [f"### {task}: main task (test split, {seeds} seeds)", "",
-             "| model | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]  # fmt: skip
+    lines = [
+        f"### {task}: main task (test split, {seeds} seeds)",
+        "",
+        "| model | " + " | ".join(METRICS) + " |",
+        "|---" * (len(METRICS) + 1) + "|",
+    ]
     for label, key, results in rows:
         values = {m: mean_std(_values(results, key, m)) for m in METRICS}
         lines.append(f"| {label} | " + " | ".join(_cell(values[m]) for m in METRICS) + " |")
@@ -80,8 +88,10 @@ def report(task: str, runs: dict[str, dict[str, Any]], seeds: int) -> str:
                     mean_std(_values(run["results"], row, m))["mean"]
                     / mean_std(_values(run["results"], base, m))["mean"]
                 )
-                lines.append(f"| {label} ({objective}) | {m} | {d['mean']:+.4f} ± {d['std']:.4f} | "
-                             f"{d['wins']}/{d['n']} | {d['p_value']:.3g} | {ratio:.4f} |")  # fmt: skip
+                lines.append(
+                    f"| {label} ({objective}) | {m} | {d['mean']:+.4f} ± {d['std']:.4f} | "
+                    f"{d['wins']}/{d['n']} | {d['p_value']:.3g} | {ratio:.4f} |"
+                )
     if TASKS[task]:
         lines += ["", f"few-shot transfer (unseen classes {TASKS[task]}):", ""]
         lines += ["| initialisation | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
@@ -115,8 +125,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
     raw: dict[str, Any] = {}
-    print(f"noise mask benchmark: {args.seeds} seeds, {args.image_size} px, pretrain {args.pretrain_epochs} + "
-          f"finetune {args.finetune_epochs} epochs, baseline {args.pretrain_epochs + args.finetune_epochs} epochs\n")  # fmt: skip
+    print(
+        f"noise mask benchmark: {args.seeds} seeds, {args.image_size} px, pretrain {args.pretrain_epochs} + "
+        f"finetune {args.finetune_epochs} epochs, baseline {args.pretrain_epochs + args.finetune_epochs} "
+        f"epochs\n"
+    )
     for task in args.tasks.split(","):
         runs = {o: run_task(task, o, args) for o in args.objectives.split(",")}
         baselines = [r["results"] for r in runs.values()]

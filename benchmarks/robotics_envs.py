@@ -78,7 +78,8 @@ def main() -> None:
     from envs.robotics.rendering import setup_headless
 
     print(
-        f"MUJOCO_GL={setup_headless()}; {args.rounds} alternating rounds of {args.steps} env steps (action repeat 2)"
+        f"MUJOCO_GL={setup_headless()}; {args.rounds} alternating rounds of {args.steps} env steps (action "
+        f"repeat 2)"
     )
     print(f"{'task':34s} {'obs':7s} {'raw steps/s':>12s} {'ours steps/s':>13s} {'overhead':>9s}")
     for task in args.tasks:

@@ -9,7 +9,8 @@ size factor 1×, 2×, 4×, on the same fresh test networks: the sum SE of every 
 (100 iterations), and the time per network, 1 CPU thread, of ICGNN (features + GNN + action mapping incl.
 CG) and WMMSE, (a) batched over ``--batch`` networks (best of ``--reps``) and (b) one network at a time,
 WMMSE run to convergence on that network (the iterations after which its sum SE stays within 1e-4
-(relative) of the value after 500 iterations, counted first, then timed without any check), median over ``--single`` networks. Rows (one per scenario, size,
+(relative) of the value after 500 iterations, counted first, then timed without any check), median over
+``--single`` networks. Rows (one per scenario, size,
 method) go to docs/results/wireless.json; the issue-17 targets are checked and printed at the end.
 Protocol and recorded results: docs/wireless.md.
 """

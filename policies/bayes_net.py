@@ -56,8 +56,10 @@ class BayesNetPolicy(nn.Module):
         obs_dim: per-agent observation size.
         n_actions: per-agent number of discrete actions |A|.
         hidden: trunk width (64).
-        parent_input: ``"joint"`` (default: parents' one-hots are trunk inputs *and* every parent configuration
-            has its own head copy), ``"trunk"`` (trunk inputs only) or ``"head"`` (the official code's additive
+        parent_input: ``"joint"`` (default: parents' one-hots are trunk inputs *and* every parent
+        configuration
+            has its own head copy), ``"trunk"`` (trunk inputs only) or ``"head"`` (the official code's
+            additive
             head input; an ablation, see the module docstring).
         max_configs: cap on the number of per-configuration heads of ``"joint"``.
     """
@@ -83,9 +85,11 @@ class BayesNetPolicy(nn.Module):
         in_head = hidden + (parents_dim if parent_input == "head" else 0)
         if parent_input == "joint":
             # One head per configuration of the parents' actions, W_{i,c} h + b_{i,c} added to the shared head
-            # (the tabular θ_i[s, c, ·] of the paper, with h for s): every configuration has as many parameters
+            # (the tabular θ_i[s, c, ·] of the paper, with h for s): every configuration has as many
+            # parameters
             # as the parent-free head, so under Adam it moves at the same rate. Zero init. Slots per agent j:
-            # 0 = not a parent, 1 + a^j = parent playing a^j; configurations beyond ``max_configs`` share heads
+            # 0 = not a parent, 1 + a^j = parent playing a^j; configurations beyond ``max_configs`` share
+            # heads
             # (index modulo ``max_configs``; only large teams such as Aloha's 10 agents reach it).
             self.n_configs = min((n_actions + 1) ** n_agents, max_configs)
             self.config_weight = nn.Parameter(torch.zeros(n_agents, self.n_configs, hidden + 1, n_actions))
@@ -99,12 +103,14 @@ class BayesNetPolicy(nn.Module):
         self.register_buffer("agent_ids", torch.eye(n_agents))
 
     def parent_inputs(self, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """(B, n, |A|) one-hot actions and (B, n, n) adjacency → (B, n, n·|A|): row i holds onehot(a^j)·adj[j, i]."""
+        """(B, n, |A|) one-hot actions and (B, n, n) adjacency → (B, n, n·|A|): row i holds
+        onehot(a^j)·adj[j, i]."""
         masked = adj.transpose(1, 2).unsqueeze(-1) * onehot.unsqueeze(1)  # (B, i, j, |A|)
         return masked.flatten(2)
 
     def logits(self, obs: torch.Tensor, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """(B, n, |A|) logits of every factor given obs (B, n, d) and the (partial) joint action ``onehot``."""
+        """(B, n, |A|) logits of every factor given obs (B, n, d) and the (partial) joint action
+        ``onehot``."""
         ids = self.agent_ids.expand(obs.shape[0], -1, -1)
         parents = self.parent_inputs(onehot, adj)
         if self.parent_input == "head":
@@ -117,7 +123,8 @@ class BayesNetPolicy(nn.Module):
         return out
 
     def _config_logits(self, x: torch.Tensor, onehot: torch.Tensor, adj: torch.Tensor) -> torch.Tensor:
-        """(B, n, |A|): W_{i,c} [h, 1] of each agent's parent configuration c (straight-through in ``adj``)."""
+        """(B, n, |A|): W_{i,c} [h, 1] of each agent's parent configuration c (straight-through in
+        ``adj``)."""
         codes = 1.0 + (onehot * torch.arange(self.n_actions, device=onehot.device)).sum(-1)  # (B, j): 1 + a^j
         slots = adj.transpose(1, 2) * codes.unsqueeze(1)  # (B, i, j): 0 if j is not a parent of i
         config = (slots.detach().round().long() * self.slot_base).sum(-1) % self.n_configs  # (B, i)
@@ -163,7 +170,8 @@ class BayesNetPolicy(nn.Module):
 
     @torch.no_grad()
     def conditional(self, obs: torch.Tensor, agent: int, parent_actions: dict[int, int]) -> torch.Tensor:
-        """π^agent(· | obs, a^{Pa} = parent_actions) (|A|,) for one observation (n, d); parents = dict keys."""
+        """π^agent(· | obs, a^{Pa} = parent_actions) (|A|,) for one observation (n, d); parents = dict
+        keys."""
         adj = obs.new_zeros(1, self.n, self.n)
         onehot = obs.new_zeros(1, self.n, self.n_actions)
         for j, a in parent_actions.items():

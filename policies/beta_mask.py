@@ -28,10 +28,14 @@ EPS = 1e-6
 
 def _head(features: int, hidden: int, cells: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-        nn.Linear(hidden, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+        nn.Linear(features, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, hidden),
+        nn.BatchNorm1d(hidden),
+        nn.ReLU(inplace=True),
         nn.Linear(hidden, cells),
-    )  # fmt: skip
+    )
 
 
 class _BasicBlock(nn.Module):
@@ -40,9 +44,12 @@ class _BasicBlock(nn.Module):
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
-        )  # fmt: skip
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
         down: list[nn.Module] = (
             [nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False)] if stride > 1 else []
         )
@@ -119,11 +126,15 @@ class BetaMaskPolicy(nn.Module):
             dim = ResNet10T.features
         else:
             self.features = nn.Sequential(
-                nn.Conv2d(in_channels, w, 3, 2, 1), nn.ReLU(inplace=True),
-                nn.Conv2d(w, 2 * w, 3, 2, 1), nn.ReLU(inplace=True),
-                nn.Conv2d(2 * w, 4 * w, 3, 2, 1), nn.ReLU(inplace=True),
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-            )  # fmt: skip
+                nn.Conv2d(in_channels, w, 3, 2, 1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(w, 2 * w, 3, 2, 1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(2 * w, 4 * w, 3, 2, 1),
+                nn.ReLU(inplace=True),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
+            )
             dim = 4 * w
         cells = grid * grid
         self.alpha_head = _head(dim, hidden, cells)

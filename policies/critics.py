@@ -1,4 +1,5 @@
-"""Critic networks of the on-policy multi-agent learners (moved out of ``agents/marl/bn_mappo.py``, issue 13)."""
+"""Critic networks of the on-policy multi-agent learners (moved out of ``agents/marl/bn_mappo.py``, issue
+13)."""
 
 from __future__ import annotations
 

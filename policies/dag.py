@@ -111,7 +111,8 @@ def order_from_perm(perm: torch.Tensor) -> torch.Tensor:
 def fixed_dag(
     mode: str, batch: int, n: int, p: float = 0.5, device: torch.device | str | None = None
 ) -> DAGSample:
-    """Non-learned graphs of the official ``DummyDAG`` (order 0 → … → n−1; official ``DummyDAG``, BNPG @ b7cf8b2).
+    """Non-learned graphs of the official ``DummyDAG`` (order 0 → … → n−1; official ``DummyDAG``, BNPG @
+    b7cf8b2).
 
     ``empty``: no edges (independent policies, plain MAPPO); ``full``: every forward edge; ``random``:
     each forward edge present independently with probability ``p`` (fresh per sample).
@@ -139,7 +140,8 @@ def fixed_dag(
 
 
 class DAGGenerator(nn.Module):
-    """q_φ(G | context): context-conditioned DP-DAG sampler (Chen & Zhang, ICML 2023, Sec. 5; official ``probabilistic_dag.py``).
+    """q_φ(G | context): context-conditioned DP-DAG sampler (Chen & Zhang, ICML 2023, Sec. 5; official
+    ``probabilistic_dag.py``).
 
     Permutation net ``Linear(context, hidden)-ReLU-Linear(hidden, n²)`` (code ``Sinkhorn_Net``) and edge net
     ``Linear(context, hidden)-ReLU-Linear(hidden, 2n²)`` (code, Aloha/SMAC versions), both per sample.
@@ -220,7 +222,8 @@ class DAGGenerator(nn.Module):
     def relax(self, context: torch.Tensor, sample: DAGSample) -> DAGSample:
         """The stored hard DAG with a straight-through gradient path to the generator's parameters.
 
-        Forward value: exactly ``sample``'s hard adjacency. Backward: through P_soft and U_soft recomputed from
+        Forward value: exactly ``sample``'s hard adjacency. Backward: through P_soft and U_soft recomputed
+        from
         the current logits and the sample's stored noise.
         """
         soft_perm, soft_edges = self._soft(context, sample.perm_noise, sample.edge_noise)

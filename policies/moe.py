@@ -1,7 +1,8 @@
 """MENTOR's mixture-of-experts actor trunk (Huang et al. 2025, arXiv 2410.14972, Sec. "MoE backbone").
 
 Provenance: suninghuang19/mentor @ f4fa81f ``moe.py`` (experts ``Linear(d,h)-ReLU-Linear(h,d)``, gate
-``Linear(d,g)-ReLU-Dropout-Linear(g,E)``, softmax, top-k renormalised weights) and ``agents/mentor.py`` (the MoE replaces the actor's middle
+``Linear(d,g)-ReLU-Dropout-Linear(g,E)``, softmax, top-k renormalised weights) and ``agents/mentor.py`` (the
+MoE replaces the actor's middle
 ``Linear(1024,1024)``).
 
 Dispatch (issue 16). The released code runs all E experts on every input and discards the E − k it does
@@ -121,7 +122,8 @@ def _quiet(expert: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 class MoEActor(Actor):
-    """DrQ-v2 actor whose middle layer is a :class:`MoE`; keeps the last forward's aux loss in :attr:`aux_loss`."""
+    """DrQ-v2 actor whose middle layer is a :class:`MoE`; keeps the last forward's aux loss in
+    :attr:`aux_loss`."""
 
     def __init__(
         self, repr_dim: int, action_dim: int, feature_dim: int, hidden_dim: int, moe: MoE, state_dim: int = 0

@@ -125,7 +125,8 @@ class ShrinkPolicy(nn.Module):
         actions: torch.Tensor | None,
         greedy: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Sample (``actions`` None) or score given actions. Returns actions (B, L·3), log_prob (B,), entropy (B,)."""
+        """Sample (``actions`` None) or score given actions. Returns actions (B, L·3), log_prob (B,),
+        entropy (B,)."""
         num_layers = desc.shape[0]
         out = torch.full((batch, num_layers * self.num_fields), self.keep_index, dtype=torch.long)
         log_prob = desc.new_zeros(batch)

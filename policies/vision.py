@@ -31,7 +31,8 @@ def weight_init(module: nn.Module) -> None:
 
 
 def schedule(spec: str | float, step: int) -> float:
-    """DrQ-v2 schedule strings: a number, ``linear(init,final,duration)`` or ``step_linear(i,f1,d1,f2,d2)``."""
+    """DrQ-v2 schedule strings: a number, ``linear(init,final,duration)`` or
+    ``step_linear(i,f1,d1,f2,d2)``."""
     try:
         return float(spec)
     except ValueError:
@@ -53,7 +54,8 @@ def schedule(spec: str | float, step: int) -> float:
 
 
 class RandomShiftsAug(nn.Module):
-    """Random shifts of up to ``pad`` pixels: replicate-pad, then bilinear ``grid_sample`` at an integer offset.
+    """Random shifts of up to ``pad`` pixels: replicate-pad, then bilinear ``grid_sample`` at an integer
+    offset.
 
     Each sample gets its own shift in ``[0, 2·pad]`` (DrQ-v2 ``RandomShiftsAug``, pad 4); draws from torch's
     global RNG.
@@ -216,7 +218,8 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """Twin Q: shared trunk ``Linear→LayerNorm→Tanh``, then two ``(feature+action)→hidden→hidden→1`` MLPs.
 
-    ``hidden_dropout > 0`` gives MENTOR's Meta-World critic (suninghuang19/mentor @ f4fa81f ``agents/mentor_mw.py``):
+    ``hidden_dropout > 0`` gives MENTOR's Meta-World critic (suninghuang19/mentor @ f4fa81f
+    ``agents/mentor_mw.py``):
     ``Dropout(p)`` then ``LayerNorm`` after each hidden Linear of Q1 and Q2 (DroQ-style), before the ReLU.
     """
 

@@ -19,7 +19,8 @@ SMOKE = (
     "    run: {total_steps: 40, eval_every: 20, checkpoint_every: 20}\n"
     "    eval: {episodes: 1}\n"
     "    env: {kwargs: {horizon: 20}}\n"
-    "    agent: {num_seed_steps: 10, num_expl_steps: 10, batch_size: 8, replay_capacity: 2000, feature_dim: 16,"
+    "    agent: {num_seed_steps: 10, num_expl_steps: 10, batch_size: 8, replay_capacity: 2000, feature_dim: "
+    "16,"
     " hidden_dim: 32, log_every: 10}\n"
 )
 
@@ -79,7 +80,9 @@ def _budgets(paper_steps: int, paper_eval_every: int, default_steps: int) -> str
     ckpt = max(paper_steps // 20, paper_eval_every)
     return (
         "budgets:\n" + SMOKE + f"  default:  # CPU: fast rendering (no shadows / multisampling)\n"
-        f"    run: {{total_steps: {default_steps}, eval_every: {default_steps // 10}, checkpoint_every: {default_steps // 10}}}\n"
+        f"    run: "
+        f"{{total_steps: {default_steps}, eval_every: {default_steps // 10}, "
+        f"checkpoint_every: {default_steps // 10}}}\n"
         "    eval: {episodes: 10}\n"
         "    env: {kwargs: {fast_render: true}}\n"
         "  paper:\n"
@@ -99,7 +102,8 @@ def metaworld(task: str) -> None:
         f"name: metaworld-{task}\n"
         f"id: pgsuite/MetaWorld-{task}-v0\n"
         "family: robotics\n"
-        "kwargs: {obs: '${obs}', image_size: 84, camera: corner2, frame_stack: 3, action_repeat: 2, horizon: 500, fast_render: false, render_size: 256}\n"
+        "kwargs: {obs: '${obs}', image_size: 84, camera: corner2, frame_stack: 3, action_repeat: 2, horizon: "
+        "500, fast_render: false, render_size: 256}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
         "default_agent: drqv2\n"
@@ -137,7 +141,8 @@ def dmc(domain: str, task: str) -> None:
         f"name: dmc-{key}\n"
         f"id: pgsuite/DMC-{key}-v0\n"
         "family: robotics\n"
-        "kwargs: {obs: '${obs}', image_size: 84, frame_stack: 3, action_repeat: 2, horizon: 1000, fast_render: false, render_size: 256}\n"
+        "kwargs: {obs: '${obs}', image_size: 84, frame_stack: 3, action_repeat: 2, horizon: 1000, "
+        "fast_render: false, render_size: 256}\n"
         "num_envs: 1\n"
         "vectorization: sync\n"
         "default_agent: drqv2\n"

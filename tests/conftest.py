@@ -36,7 +36,8 @@ def run_module(
     )
     if check and proc.returncode != 0:
         pytest.fail(
-            f"python -m {module} {' '.join(args)} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            f"python -m {module} {' '.join(args)} exited "
+            f"{proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
         )
     return proc
 

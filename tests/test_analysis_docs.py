@@ -1,4 +1,5 @@
-"""``python -m benchmarks.make_docs``: docs/benchmarks.md from docs/results/*.json, protocol next to tables."""
+"""``python -m benchmarks.make_docs``: docs/benchmarks.md from docs/results/*.json, protocol next to
+tables."""
 
 from __future__ import annotations
 

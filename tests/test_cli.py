@@ -146,8 +146,17 @@ def test_sb3_trains_suite_envs(train_cli, tmp_path, args):
 
 
 def test_async_vectorization_matches_sync(train_cli, tmp_path):
-    common = ["env=cartpole", "agent=sb3-ppo", "budget=smoke", "env.num_envs=2", "run.total_steps=256",
-              "run.eval_every=256", "run.checkpoint_every=256", "eval.episodes=1", "logger.tensorboard=false"]  # fmt: skip
+    common = [
+        "env=cartpole",
+        "agent=sb3-ppo",
+        "budget=smoke",
+        "env.num_envs=2",
+        "run.total_steps=256",
+        "run.eval_every=256",
+        "run.checkpoint_every=256",
+        "eval.episodes=1",
+        "logger.tensorboard=false",
+    ]
     weights = []
     for mode in ("sync", "async"):
         train_cli(*common, f"env.vectorization={mode}", f"run.root={tmp_path / mode}")

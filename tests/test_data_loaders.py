@@ -17,8 +17,12 @@ from envs.data import DataError, load_dataset
 def _cifar_batch(path: Path, n: int, label_key: str, seed: int, classes: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-    batch = {b"batch_label": b"x", label_key.encode(): [int(v) for v in rng.integers(0, classes, n)],
-             b"data": data, b"filenames": [b"f%d.png" % i for i in range(n)]}  # fmt: skip
+    batch = {
+        b"batch_label": b"x",
+        label_key.encode(): [int(v) for v in rng.integers(0, classes, n)],
+        b"data": data,
+        b"filenames": [b"f%d.png" % i for i in range(n)],
+    }
     with open(path, "wb") as f:
         pickle.dump(batch, f, protocol=2)  # what the official Python-2 batches use
     return data

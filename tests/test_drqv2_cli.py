@@ -16,8 +16,16 @@ pytestmark = pytest.mark.mujoco
     [("dmc-cartpole-balance", "pixels"), ("metaworld-reach", "state"), ("adroit-door", "pixels+state")],
 )
 def test_smoke_run_each_family(train_cli, tmp_path, env: str, obs: str) -> None:
-    train_cli(f"env={env}", "agent=drqv2", "budget=smoke", f"obs={obs}", f"run.root={tmp_path}", "seed=0",
-              "run.progress=false", "env.kwargs.fast_render=true")  # fmt: skip
+    train_cli(
+        f"env={env}",
+        "agent=drqv2",
+        "budget=smoke",
+        f"obs={obs}",
+        f"run.root={tmp_path}",
+        "seed=0",
+        "run.progress=false",
+        "env.kwargs.fast_render=true",
+    )
     run = only_run_dir(tmp_path)
     episodes = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert episodes and all(e["length"] == 10 for e in episodes)  # smoke horizon: 20 sim steps / repeat 2

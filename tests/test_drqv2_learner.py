@@ -13,7 +13,15 @@ from agents.visual.drqv2 import DrQV2, DrQV2Config
 
 pytestmark = pytest.mark.mujoco
 
-TINY = dict(num_seed_steps=20, num_expl_steps=20, batch_size=8, replay_capacity=1000, feature_dim=16, hidden_dim=32, log_every=20)  # fmt: skip
+TINY = dict(
+    num_seed_steps=20,
+    num_expl_steps=20,
+    batch_size=8,
+    replay_capacity=1000,
+    feature_dim=16,
+    hidden_dim=32,
+    log_every=20,
+)
 
 
 def _learner(obs: str = "state", num_envs: int = 2, seed: int = 0, **overrides) -> DrQV2:

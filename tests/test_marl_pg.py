@@ -1,4 +1,5 @@
-"""The BN policy-gradient estimator against exact gradients (Chen & Zhang, ICML 2023, Sec. 4: PG-BN), and a child
+"""The BN policy-gradient estimator against exact gradients (Chen & Zhang, ICML 2023, Sec. 4: PG-BN), and a
+child
 factor that really conditions on its parent (issue 15)."""
 
 from __future__ import annotations

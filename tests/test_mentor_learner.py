@@ -115,7 +115,8 @@ def test_random_perturbation_after_updates_moves_toward_a_fresh_init() -> None:
 
 
 def test_metaworld_critic_has_dropout_and_layernorm_and_perturbs_linears_only() -> None:
-    """MENTOR's ``agents/mentor_mw.py`` critic: Dropout(0.01)+LayerNorm after each hidden Linear on Meta-World only."""
+    """MENTOR's ``agents/mentor_mw.py`` critic: Dropout(0.01)+LayerNorm after each hidden Linear on
+    Meta-World only."""
     torch.manual_seed(0)
     learner = _learner(perturb_interval=10**9)
     kinds = [type(m) for m in learner.critic.Q1]
@@ -181,7 +182,8 @@ def test_cli_smoke(train_cli, tmp_path, obs: str) -> None:
 
 @pytest.mark.mujoco
 def test_adroit_preset_one_frame_and_fused_proprio(train_cli, tmp_path) -> None:
-    """MENTOR on Adroit as the paper ran it: pixels+state, frame stack 1, the 24-d state through its own MLP."""
+    """MENTOR on Adroit as the paper ran it: pixels+state, frame stack 1, the 24-d state through its own
+    MLP."""
     train_cli(
         "env=adroit-door",
         "agent=mentor",

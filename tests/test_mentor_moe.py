@@ -1,4 +1,5 @@
-"""MENTOR's mixture-of-experts actor trunk: shapes, top-k routing sparsity, aux-loss gradients, usage stats."""
+"""MENTOR's mixture-of-experts actor trunk: shapes, top-k routing sparsity, aux-loss gradients, usage
+stats."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_moe_actor_exposes_aux_loss() -> None:
 
 
 def test_sparse_dispatch_equals_dense_at_paper_sizes_fp32() -> None:
-    """Issue 16: only the selected experts run, yet output, aux loss and every gradient match the dense path."""
+    """Issue 16: only the selected experts run, yet output, aux loss and every gradient match the dense
+    path."""
     torch.manual_seed(4)
     moe = MoE(1024)  # 16 experts 1024→256→1024, top-4, gate 256
     x = torch.randn(256, 1024)
@@ -87,7 +89,8 @@ def test_sparse_dispatch_equals_dense_at_paper_sizes_fp32() -> None:
 
 
 def test_sparse_dispatch_shows_hooks_the_dense_forward() -> None:
-    """The dormant meter sees every expert on the whole batch (the released statistic), not just routed rows."""
+    """The dormant meter sees every expert on the whole batch (the released statistic), not just routed
+    rows."""
     from agents.visual.perturb import DormantMeter
 
     torch.manual_seed(6)

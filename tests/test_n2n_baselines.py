@@ -36,7 +36,8 @@ def _trained_like(arch: str) -> tuple[dict, torch.nn.Module]:
 
 @pytest.mark.parametrize("arch", ["resnet18", "resnet34", "vgg11"])
 def test_l1_pruning_equals_the_teacher_with_pruned_filters_silenced(arch: str) -> None:
-    """Li et al. 2017: the pruned network computes what the teacher computes when the pruned filters output 0."""
+    """Li et al. 2017: the pruned network computes what the teacher computes when the pruned filters output
+    0."""
     spec, model = _trained_like(arch)
     x = torch.randn(3, 1, 16, 16)
     with torch.no_grad():

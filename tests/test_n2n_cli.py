@@ -18,8 +18,18 @@ def test_cli_smoke_n2n_resnet34(tmp_path: Path) -> None:
     if not (ROOT / "agents" / "train.py").exists():
         pytest.skip("agents/train.py does not exist yet")
     env = {**os.environ, "PGSUITE_TEACHER_CACHE": str(tmp_path / "teachers"), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "agents.train", "env=n2n-resnet34", "budget=smoke", f"run.root={tmp_path}",
-           "seed=0", "agent.workers=0", "run.progress=false", "logger.tensorboard=false"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        "env=n2n-resnet34",
+        "budget=smoke",
+        f"run.root={tmp_path}",
+        "seed=0",
+        "agent.workers=0",
+        "run.progress=false",
+        "logger.tensorboard=false",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 and "Interpolation key 'data.name' not found" in proc.stderr:
         pytest.skip("agents/runtime/loop.py does not resolve ${data.*} in env kwargs yet (see docs/n2n.md)")

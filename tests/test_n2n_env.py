@@ -18,9 +18,16 @@ from envs.compression.pool import LocalPool, SerialPool, make_pool
 from envs.compression.teachers import teacher_cache_path
 
 TINY = dict(
-    width=0.0625, image_size=8, image_channels=1, teacher_epochs=1, student_epochs=1,
-    train_subset=120, val_subset=60, batch_size=64, min_outputs=2,
-)  # fmt: skip
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=1,
+    student_epochs=1,
+    train_subset=120,
+    val_subset=60,
+    batch_size=64,
+    min_outputs=2,
+)
 
 
 @pytest.fixture(scope="module")

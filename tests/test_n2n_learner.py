@@ -15,9 +15,16 @@ from agents.runtime.checkpoint import load_checkpoint, save_checkpoint
 from envs.compression import load_student
 
 TINY = dict(
-    width=0.0625, image_size=8, image_channels=1, teacher_epochs=1, student_epochs=1,
-    train_subset=120, val_subset=60, batch_size=64, min_outputs=2,
-)  # fmt: skip
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=1,
+    student_epochs=1,
+    train_subset=120,
+    val_subset=60,
+    batch_size=64,
+    min_outputs=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +34,17 @@ def factory(tmp_path_factory: pytest.TempPathFactory) -> EnvFactory:
 
 
 def _learner(factory: EnvFactory, **overrides) -> N2NLearner:
-    cfg = N2NConfig(**{"stage1_iterations": 2, "stage2_iterations": 2, "rollouts": 2, "workers": 0,
-                       "finetune_epochs": 1, "finetune_top_k": 2, **overrides})  # fmt: skip
+    cfg = N2NConfig(
+        **{
+            "stage1_iterations": 2,
+            "stage2_iterations": 2,
+            "rollouts": 2,
+            "workers": 0,
+            "finetune_epochs": 1,
+            "finetune_top_k": 2,
+            **overrides,
+        }
+    )
     learner = N2NLearner(cfg, factory, seed=0)
     learner.total_steps = 8
     return learner

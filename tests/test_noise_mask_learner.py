@@ -1,4 +1,5 @@
-"""The noise-mask learner: plan, resume exactness through a weights_only checkpoint, table, figure, CLI, split=."""
+"""The noise-mask learner: plan, resume exactness through a weights_only checkpoint, table, figure, CLI,
+split=."""
 
 from __future__ import annotations
 
@@ -20,8 +21,17 @@ from tests.conftest import run_module
 
 ROOT = Path(__file__).resolve().parents[1]
 KWARGS = {"image_size": 16, "grid": 4, "held_out_classes": [8, 9]}
-TINY = {"replicates": 1, "pretrain_epochs": 2, "finetune_epochs": 1, "baseline_epochs": 1, "average_last": 2,
-        "finetune_warmup_epochs": 0, "transfer_epochs": 1, "few_shot": 3, "figure_samples": 4}  # fmt: skip
+TINY = {
+    "replicates": 1,
+    "pretrain_epochs": 2,
+    "finetune_epochs": 1,
+    "baseline_epochs": 1,
+    "average_last": 2,
+    "finetune_warmup_epochs": 0,
+    "transfer_epochs": 1,
+    "few_shot": 3,
+    "figure_samples": 4,
+}
 
 
 def _learner(**overrides) -> NoiseMaskLearner:
@@ -124,10 +134,20 @@ def smoke_run(tmp_path_factory) -> Path:
     # The explicit env.kwargs below equal what the yaml interpolates (${data.name}, ${data.root}, ${model},
     # ${device}); they keep this smoke run independent of how the runtime resolves root interpolations.
     cmd = [
-        sys.executable, "-m", "agents.train", "env=noise-mask-digits", "budget=smoke", f"run.root={root}",
-        "seed=0", "run.progress=false", "env.kwargs.image_size=16", "env.kwargs.data=digits",
-        "env.kwargs.root=null", "env.kwargs.model=null", "env.kwargs.device=cpu",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "agents.train",
+        "env=noise-mask-digits",
+        "budget=smoke",
+        f"run.root={root}",
+        "seed=0",
+        "run.progress=false",
+        "env.kwargs.image_size=16",
+        "env.kwargs.data=digits",
+        "env.kwargs.root=null",
+        "env.kwargs.model=null",
+        "env.kwargs.device=cpu",
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return next(p.parent for p in root.rglob("summary.json"))

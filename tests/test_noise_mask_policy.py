@@ -59,7 +59,8 @@ def test_beta_log_prob_gradients_reach_every_policy_parameter(env):
 
 
 def test_paper_objective_split_matches_the_original_single_backward(env):
-    """Classifier step with loss_scale = mean LSE plus reinforce_loss(LSE, −CE) == ∇[mean_b LSE_b × CE] (official train_one_epoch.py)."""
+    """Classifier step with loss_scale = mean LSE plus reinforce_loss(LSE, −CE) == ∇[mean_b LSE_b × CE]
+    (official train_one_epoch.py)."""
     torch.manual_seed(2)
     policy = BetaMaskPolicy(env.channels, env.grid, width=4, hidden=8)
     obs, labels, _ = env.next_batch(8)

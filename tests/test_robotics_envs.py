@@ -1,4 +1,5 @@
-"""Behaviour of the robotics envs: pixels and rendering, frame stack, action repeat, horizon, success, errors."""
+"""Behaviour of the robotics envs: pixels and rendering, frame stack, action repeat, horizon, success,
+errors."""
 
 from __future__ import annotations
 

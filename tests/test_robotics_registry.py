@@ -40,7 +40,10 @@ def test_task_lists_match_installed_packages() -> None:
 
 
 def test_registration_does_not_import_mujoco() -> None:
-    code = "import sys, envs; assert 'mujoco' not in sys.modules and 'dm_control' not in sys.modules, sorted(sys.modules)"
+    code = (
+        "import sys, envs; "
+        "assert 'mujoco' not in sys.modules and 'dm_control' not in sys.modules, sorted(sys.modules)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 

@@ -238,7 +238,8 @@ def test_cli_smoke(args, tmp_path):
 
 @CLI_BUILT
 def test_cli_smoke_ic_reports_and_draws_se_vs_size(tmp_path):
-    """IC smoke run: summary.json holds SE vs size (K = 10, 20, 40) and the wireless method figure draws it."""
+    """IC smoke run: summary.json holds SE vs size (K = 10, 20, 40) and the wireless method figure draws
+    it."""
     run_dir = _smoke_run(["env=wireless-ic"], tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
     _assert_se_vs_size(summary["se_vs_size"], [10, 20, 40])

@@ -77,7 +77,8 @@ def test_wmmse_ic_monotone_and_reference():
     steps = torch.stack(hist)
     assert (steps[1:] - steps[:-1]).min() > -1e-9
     assert float(power.max()) <= sc.p_max + 1e-12 and float(power.min()) >= 0
-    # an independent numpy WMMSE (TSP-DNN @ 674df88 algorithm) gives 2.822 bit/s/Hz (2000 networks); 300 networks → allow sampling error
+    # an independent numpy WMMSE (TSP-DNN @ 674df88 algorithm) gives 2.822 bit/s/Hz (2000 networks); 300
+    # networks → allow sampling error
     assert abs(float(steps[-1].mean()) - 2.822) < 0.12
 
 

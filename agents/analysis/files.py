@@ -18,7 +18,8 @@ import yaml
 
 
 def read_metrics_csv(file: Path, notes: list[str]) -> pd.DataFrame | None:
-    """``metrics.csv`` as float columns; malformed rows (e.g. a line cut by a kill) are dropped with a note."""
+    """``metrics.csv`` as float columns; malformed rows (e.g. a line cut by a kill) are dropped with a
+    note."""
     if not file.exists():
         notes.append("metrics.csv missing")
         return None

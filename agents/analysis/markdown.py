@@ -117,7 +117,8 @@ def _runs_table(runs: Sequence[Run]) -> list[str]:
     for (env, agent), keys in sorted(config_differences(list(runs)).items()):
         shown = ", ".join(f"`{k}`" for k in keys[:6]) + (", …" if len(keys) > 6 else "")
         lines.append(
-            f"- **{env} / {agent}** pools runs whose configs differ in {shown}: split them with `by={keys[0]}`"
+            f"- **{env} / {agent}** pools runs whose configs differ in {shown}: split them with "
+            f"`by={keys[0]}`"
         )
     return [*lines, ""]
 

@@ -1,7 +1,8 @@
 """Each method's own figure, drawn from whatever its runs logged. Column and key names are parameters.
 
 - N2N (Ashok et al., ICLR 2018): reward and compression over policy iterations; accuracy-compression
-  scatter of every evaluated student with iso-reward contours of R = C(2 - C) * A / A_teacher (paper Sec. 3.4).
+  scatter of every evaluated student with iso-reward contours of R = C(2 - C) * A / A_teacher (paper Sec.
+  3.4).
 - Policy-gradient noise mask: the sample masks a run saved as PNG images.
 - BN-MARL: open ratio (fraction of possible DAG edges present, paper Sec. 3.3) over training, and
   example DAGs stored as adjacency matrices in ``summary.json``.
@@ -112,16 +113,31 @@ def plot_accuracy_compression(
     agents = np.array([p[0] for p in points])
     for agent, marker in zip(sorted(set(agents)), "os^Dv<>p*", strict=False):
         mine = agents == agent
-        scatter = ax.scatter(comp[mine], acc[mine], c=steps[mine], cmap="viridis", vmin=steps.min(),
-                             vmax=max(steps.max(), steps.min() + 1), marker=marker, s=22, label=agent,
-                             edgecolors="none")  # fmt: skip
+        scatter = ax.scatter(
+            comp[mine],
+            acc[mine],
+            c=steps[mine],
+            cmap="viridis",
+            vmin=steps.min(),
+            vmax=max(steps.max(), steps.min() + 1),
+            marker=marker,
+            s=22,
+            label=agent,
+            edgecolors="none",
+        )
     fig.colorbar(scatter, ax=ax, label="step")
     if reward_contours:
         x = np.geomspace(1.0, max(2.0, comp.max() * 1.2), 200) if is_ratio else np.linspace(0, 1, 101)
         c_grid, a_grid = np.meshgrid(x, np.linspace(0, max(1.05, acc.max()), 101))
         c_frac = 1.0 - 1.0 / c_grid if is_ratio else c_grid
-        lines = ax.contour(c_grid, a_grid, c_frac * (2 - c_frac) * a_grid, levels=[0.2, 0.4, 0.6, 0.8],
-                           colors="grey", linewidths=0.7)  # fmt: skip
+        lines = ax.contour(
+            c_grid,
+            a_grid,
+            c_frac * (2 - c_frac) * a_grid,
+            levels=[0.2, 0.4, 0.6, 0.8],
+            colors="grey",
+            linewidths=0.7,
+        )
         ax.clabel(lines, fontsize="x-small", fmt="R=%.1f")
     if is_ratio:
         ax.set_xscale("log")

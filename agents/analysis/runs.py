@@ -106,7 +106,8 @@ def discover_runs(root: str | Path) -> tuple[list[Run], list[Skipped]]:
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(
-            f"{root} is not a directory: pass the folder holding run directories (e.g. runs/ or runs/cartpole)"
+            f"{root} is not a directory: pass the folder holding run directories (e.g. runs/ or "
+            f"runs/cartpole)"
         )
     runs: list[Run] = []
     skipped: list[Skipped] = []

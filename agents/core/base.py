@@ -74,7 +74,8 @@ class Learner(ABC):
     def train_until(self, step: int) -> Iterator[dict[str, float]]:
         """Train until ``self.num_steps >= step``, yielding namespaced metric dicts as they come.
 
-        Keys use the namespaces ``train/``, ``losses/``, ``charts/`` (e.g. ``losses/policy_loss``); the runtime
+        Keys use the namespaces ``train/``, ``losses/``, ``charts/`` (e.g. ``losses/policy_loss``); the
+        runtime
         logs each dict at the current ``self.num_steps`` and adds ``time/sps``.
         """
 
@@ -123,8 +124,11 @@ class Learner(ABC):
 
     # -- end of run ---------------------------------------------------------------------------------
     def finish(self) -> dict[str, Any]:
-        """Final results after training (JSON-able). ``"markdown"`` is printed and saved as summary.md;
-        ``"artifacts"`` ({name: {tensor name: tensor}}) are saved as safetensors files in the run directory."""
+        """Final results after training (JSON-able).
+
+        ``"markdown"`` is printed and saved as summary.md; ``"artifacts"`` ({name: {tensor name: tensor}})
+        are saved as safetensors files in the run directory.
+        """
         return {}
 
     def close(self) -> None:  # noqa: B027 - optional hook

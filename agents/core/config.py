@@ -249,6 +249,7 @@ def build_learner_config(learner_cls: type, agent_cfg: DictConfig) -> Any:
     except OmegaConfBaseException as err:
         valid = ", ".join(f.name for f in fields(schema) if not f.name.startswith("_"))
         raise ConfigError(
-            f"invalid agent config for {learner_cls.__name__}: {getattr(err, 'msg', err)}\nValid keys: {valid}"
+            f"invalid agent config for {learner_cls.__name__}: {getattr(err, 'msg', err)}\nValid keys: "
+            f"{valid}"
         ) from None
     return OmegaConf.to_object(merged)

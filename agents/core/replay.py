@@ -164,7 +164,8 @@ class ReplayBuffer:
         return out
 
     def sample(self, batch_size: int) -> dict[str, Any]:
-        """A batch: ``obs``, ``action``, ``reward`` (n-step), ``discount`` (γ^m·(1−terminated)), ``next_obs``."""
+        """A batch: ``obs``, ``action``, ``reward`` (n-step), ``discount`` (γ^m·(1−terminated)),
+        ``next_obs``."""
         low = np.where(self.size == self.per_env, self.frame_stack - 1, 0)  # full ring: need history
         counts = np.maximum(self.size - 1 - low, 0)  # positions with a following slot
         if counts.sum() == 0 or len(self) == 0:

@@ -49,7 +49,8 @@ def resolve(entry: str) -> Path:
         path = Path(entry.removeprefix("file://")).expanduser()
         if not path.is_dir():
             raise SearchPathError(
-                f"hydra.searchpath entry {entry!r}: no such folder; pass file:///<absolute path of the folder "
+                f"hydra.searchpath entry {entry!r}: no such folder; pass file:///<absolute path of the "
+                f"folder "
                 "that holds agent/, env/ ...>"
             )
         return path.resolve()

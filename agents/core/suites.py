@@ -94,7 +94,8 @@ def expand_suite(argv: list[str]) -> list[str]:
         outside = [e for e in given["env"].split(",") if e not in suite.tasks]
         if outside:
             raise SuiteError(
-                f"env={','.join(outside)} is not a task of suite {name!r}; its tasks: {', '.join(suite.tasks)}"
+                f"env={','.join(outside)} is not a task of suite {name!r}; its tasks: "
+                f"{', '.join(suite.tasks)}"
             )
     else:
         rest.append("env=" + ",".join(suite.tasks))

@@ -1,11 +1,14 @@
 """ICGNN trained by policy gradient: the same GNN as a stochastic policy, rewards from the env's SE.
 
-REINFORCE (Williams 1992) through the project's one implementation (:mod:`agents.core.reinforce`): the GNN gives
+REINFORCE (Williams 1992) through the project's one implementation (:mod:`agents.core.reinforce`): the GNN
+gives
 a Beta (default) or Gaussian distribution per link and action channel; the reward is the env's objective
-for the sampled action (no gradient through the SE, unlike :mod:`agents.icgnn.unsupervised`). Each update draws
+for the sampled action (no gradient through the SE, unlike :mod:`agents.icgnn.unsupervised`). Each update
+draws
 ``batch_size`` networks from the env's generator and ``samples_per_network`` actions on each. Advantages
 are R − b with b the mean reward of the other samples of the same network (``baseline: per_network``) or the
-:class:`~agents.core.reinforce.RunningMeanBaseline` (``baseline: running_mean``). ``num_steps`` counts env steps
+:class:`~agents.core.reinforce.RunningMeanBaseline` (``baseline: running_mean``). ``num_steps`` counts env
+steps
 (network × action pairs).
 """
 

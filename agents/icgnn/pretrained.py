@@ -195,7 +195,8 @@ def main() -> None:
     for name in names:
         meta = train_pretrained(name, args.seed, args.out_dir)
         print(
-            f"{name}: {meta['test_pct_wmmse']:.2f} % of WMMSE on the fixed test set, {meta['train_seconds']} s"
+            f"{name}: {meta['test_pct_wmmse']:.2f} % of WMMSE on the fixed test set, {meta['train_seconds']} "
+            f"s"
         )
 
 

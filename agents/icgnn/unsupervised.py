@@ -29,7 +29,8 @@ from policies.icgnn import obs_to_graph
 
 @dataclass
 class UnsupervisedConfig(LearnerConfig):
-    """Hyperparameters of :class:`UnsupervisedICGNN` (the defaults; agents/conf/agent/icgnn.yaml overrides none)."""
+    """Hyperparameters of :class:`UnsupervisedICGNN` (the defaults; agents/conf/agent/icgnn.yaml overrides
+    none)."""
 
     #: ``entity``: the factorised :class:`policies.icgnn.ICGNN` (issue 17); ``grid``: the link-grid model
     #: :class:`policies.icgnn_grid.LinkGridICGNN` of issue 4 (use hidden 64, layers 4 there).
@@ -94,7 +95,8 @@ def batch_rng(seed: int, *keys: int) -> np.random.Generator:
 
 
 class UnsupervisedICGNN(Learner):
-    """ICGNN trained by gradient ascent on the SE of the env's networks; deterministic policy a = tanh(GNN)."""
+    """ICGNN trained by gradient ascent on the SE of the env's networks; deterministic policy a =
+    tanh(GNN)."""
 
     Config = UnsupervisedConfig
     observation_spaces = ("dict",)
@@ -209,10 +211,17 @@ class UnsupervisedICGNN(Learner):
                 mean, n = {k: float(np.mean([r[k] for r in rows])) for k in at_1x}, len(rows)
             users = np.mean(kwargs["num_users"]) if "num_users" in kwargs else float("nan")
             records += [
-                {"size": float(users), "factor": factor, "sizes": size_label(kwargs), "method": _label(k),
-                 "se": v, "pct_wmmse": 100 * v / max(mean["wmmse"], 1e-12), "networks": n}
+                {
+                    "size": float(users),
+                    "factor": factor,
+                    "sizes": size_label(kwargs),
+                    "method": _label(k),
+                    "se": v,
+                    "pct_wmmse": 100 * v / max(mean["wmmse"], 1e-12),
+                    "networks": n,
+                }
                 for k, v in mean.items()
-            ]  # fmt: skip
+            ]
         return records
 
     def finish(self) -> dict[str, Any]:

@@ -253,7 +253,8 @@ class BNMAPPO(PPO):
     # -- acting and evaluation ------------------------------------------------------------------------
     @torch.no_grad()
     def act(self, obs: Any, deterministic: bool = True) -> dict[str, int]:
-        """Joint action for ``obs`` = (per-agent obs dict, global state) or a dict whose concatenation is the state."""
+        """Joint action for ``obs`` = (per-agent obs dict, global state) or a dict whose concatenation is
+        the state."""
         if isinstance(obs, tuple):
             obs, state = obs
         else:
@@ -268,7 +269,8 @@ class BNMAPPO(PPO):
         return {a: int(actions[0, i]) for i, a in enumerate(self.agent_names)}
 
     def exact_metrics(self) -> dict[str, float]:
-        """J/J* of the stochastic joint policy (deterministic DAG), of its greedy version, and decentralised."""
+        """J/J* of the stochastic joint policy (deterministic DAG), of its greedy version, and
+        decentralised."""
         env = getattr(self.envs[0], "unwrapped", self.envs[0])
         if not hasattr(env, "exact_model"):
             return {}

@@ -41,7 +41,8 @@ def fixed_parents(graph: str, n: int) -> list[list[int]]:
 
 
 class TabularBNPolicy:
-    """Tabular softmax BN joint policies, one per seed (batched): θ_i (seeds, S, |A|^{|Pa_i|}, |A|) ~ N(0, 1)."""
+    """Tabular softmax BN joint policies, one per seed (batched): θ_i (seeds, S, |A|^{|Pa_i|}, |A|) ~ N(0,
+    1)."""
 
     def __init__(
         self, n: int, n_actions: int, n_states: int, parents: list[list[int]], seeds: list[int]

@@ -236,15 +236,31 @@ class N2NLearner(Learner):
             spec = spec_to_json(env.student_spec(action.numpy().astype(np.int8 if stage == 1 else np.int64)))
         if self.unconstrained is None or raw > self.unconstrained.reward:
             self.unconstrained = Candidate(
-                info["arch_hash"], spec, raw, int(info["params"]), int(info["flops"]), float(info["val_acc"]),
-                float(info["compression"]), False, stage,
-            )  # fmt: skip
+                info["arch_hash"],
+                spec,
+                raw,
+                int(info["params"]),
+                int(info["flops"]),
+                float(info["val_acc"]),
+                float(info["compression"]),
+                False,
+                stage,
+            )
         if seen:
             return
-        self.candidates.append(Candidate(
-            info["arch_hash"], spec, reward, int(info["params"]), int(info["flops"]),
-            float(info["val_acc"]), float(info["compression"]), bool(info["constraint_violated"]), stage,
-        ))  # fmt: skip
+        self.candidates.append(
+            Candidate(
+                info["arch_hash"],
+                spec,
+                reward,
+                int(info["params"]),
+                int(info["flops"]),
+                float(info["val_acc"]),
+                float(info["compression"]),
+                bool(info["constraint_violated"]),
+                stage,
+            )
+        )
         self.candidates.sort(key=lambda c: (not c.violated, c.reward), reverse=True)
         del self.candidates[self.cfg.top_k :]
 
@@ -270,9 +286,14 @@ class N2NLearner(Learner):
         dtype = np.int8 if stage == 1 else np.int64
         reward, info = env.evaluate_actions([action.numpy().astype(dtype)], pool=self._pool_for_updates())[0]
         episode = {
-            "return": float(reward), "length": 1, "success": bool(info["is_success"]), "stage": stage,
-            "params": int(info["params"]), "val_acc": float(info["val_acc"]), "compression": float(info["compression"]),
-        }  # fmt: skip
+            "return": float(reward),
+            "length": 1,
+            "success": bool(info["is_success"]),
+            "stage": stage,
+            "params": int(info["params"]),
+            "val_acc": float(info["val_acc"]),
+            "compression": float(info["compression"]),
+        }
         return [dict(episode) for _ in range(episodes)]
 
     # -- state --------------------------------------------------------------------------------------
@@ -315,12 +336,17 @@ class N2NLearner(Learner):
         start = time.perf_counter()
         stage1_best = self._best(stage=1)
         results = finetune_and_report(
-            self.core, self.candidates, self.cfg, self.env_factory.cfg.name,
-            stage1_best=stage1_best, wall_time_before=self.elapsed, started=start,
+            self.core,
+            self.candidates,
+            self.cfg,
+            self.env_factory.cfg.name,
+            stage1_best=stage1_best,
+            wall_time_before=self.elapsed,
+            started=start,
             rollouts=self.iteration * self.cfg.rollouts,
             constraints=self.shrink_env.cfg if self.shrink_env is not None else self.removal_env.cfg,
             unconstrained=self.unconstrained,
-        )  # fmt: skip
+        )
         return results
 
     def close(self) -> None:

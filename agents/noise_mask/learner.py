@@ -1,4 +1,5 @@
-"""Policy-gradient noise mask (Yavuz & Yang, 2024): heated pretraining, mask-free fine-tuning, baseline, transfer.
+"""Policy-gradient noise mask (Yavuz & Yang, 2024): heated pretraining, mask-free fine-tuning, baseline,
+transfer.
 
 For each of ``replicates`` seeds the learner runs, on one ``pgsuite/NoiseMask-v0`` env (arXiv 2406.14568;
 official code github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae):
@@ -151,10 +152,16 @@ class NoiseMaskLearner(Learner):
         seed_r = derive_seed(self.seed, "replicate", r)
         settings = {
             "pretrain": OptimSettings(c.lr, c.momentum, c.weight_decay, c.pretrain_epochs, "step"),
-            "finetune": OptimSettings(c.finetune_lr, c.momentum, c.weight_decay, c.finetune_epochs,
-                                      c.finetune_schedule, min(c.finetune_warmup_epochs, c.finetune_epochs - 1)),
+            "finetune": OptimSettings(
+                c.finetune_lr,
+                c.momentum,
+                c.weight_decay,
+                c.finetune_epochs,
+                c.finetune_schedule,
+                min(c.finetune_warmup_epochs, c.finetune_epochs - 1),
+            ),
             "baseline": OptimSettings(c.lr, c.momentum, c.weight_decay, self.base_epochs, "step"),
-        }.get(kind, OptimSettings(c.transfer_lr, c.momentum, c.weight_decay, c.transfer_epochs, "cosine"))  # fmt: skip
+        }.get(kind, OptimSettings(c.transfer_lr, c.momentum, c.weight_decay, c.transfer_epochs, "cosine"))
         trainer = env.new_trainer(env.num_classes, settings, seed_r)  # same initial weights in every path
         self.sampler = env.sampler
         if kind in ("pretrain", "baseline"):
@@ -225,8 +232,10 @@ class NoiseMaskLearner(Learner):
     def _end_epoch(self, r: int, kind: str) -> dict[str, float]:
         env, trainer = self.env, self.env.trainer
         n = self._sums.pop("n")
-        metrics = {f"losses/{kind}_{k}" if k in ("ce", "classifier_ce", "policy_loss") else f"charts/{k}": v / n
-                   for k, v in self._sums.items()}  # fmt: skip
+        metrics = {
+            f"losses/{kind}_{k}" if k in ("ce", "classifier_ce", "policy_loss") else f"charts/{k}": v / n
+            for k, v in self._sums.items()
+        }
         metrics |= {
             "train/replicate": float(r),
             "train/phase": float(self.phase_index),

@@ -31,7 +31,8 @@ def joint_step(
 ) -> dict[str, float]:
     """One joint update of classifier (SGD on masked images) and policy (REINFORCE); returns metrics.
 
-    ``objective="paper"`` reproduces the official loss  mean_b(LSE_b) × CE  (official ``train_one_epoch.py``, github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae):
+    ``objective="paper"`` reproduces the official loss  mean_b(LSE_b) × CE  (official ``train_one_epoch.py``,
+    github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae):
     per-image log-probability LSE_b = logsumexp over cells of the per-cell log-densities, reward −CE as the
     batch mean, no baseline; the classifier's gradient is ∇CE scaled by mean_b LSE_b. Splitting the single
     backward pass of the original into a classifier step with ``loss_scale = mean_b LSE_b`` (detached) and a
@@ -161,7 +162,8 @@ def held_classifier_metrics(
             )
     if not rows:
         raise SplitError(
-            f"this checkpoint holds no classifier for {split!r}: a transfer classifier lives only while its phase "
+            f"this checkpoint holds no classifier for {split!r}: a transfer classifier lives only while its "
+            f"phase "
             "runs (a step_<N> checkpoint inside one has it); the run's unseen_test scores are in summary.json"
         )
     return rows

@@ -1,6 +1,7 @@
 """The noise-mask run's final table: baseline vs heated (+ fine-tuned), and the few-shot transfer, over seeds.
 
-Columns are the paper's project-page metrics (the authors' project page, ``_projects/policy-gradient-noise-mask.md``) plus accuracy; cells are
+Columns are the paper's project-page metrics (the authors' project page,
+``_projects/policy-gradient-noise-mask.md``) plus accuracy; cells are
 mean ± std over replicates (sample std, ddof 1), and the paired rows give the per-seed difference
 (noise mask − baseline), its wins out of n, and a paired t-test p-value when n ≥ 2.
 """
@@ -78,7 +79,8 @@ def build_report(
         f"## Noise mask vs baseline: {env.dataset.name}, classes {seen}, test split, {n} seed(s)\n\n"
         f"objective `{cfg.objective}`; pretraining {cfg.pretrain_epochs} epochs with the mask "
         f"(heated = mean of the last {cfg.average_last}), fine-tuning {cfg.finetune_epochs} epochs without; "
-        f"baseline {base_epochs} epochs without mask; classifier `{env.model_name}`, grid {env.grid}×{env.grid}, "
+        f"baseline {base_epochs} epochs without mask; classifier `{env.model_name}`, grid "
+        f"{env.grid}×{env.grid}, "
         f"blur {env.kernel_size}/σ {env.sigma:.2f}, {env.image_size} px.\n"
     )
     lines, summary = _table(
@@ -110,7 +112,8 @@ def build_report(
         out["transfer"] = t_summary
     if not complete:
         md.append(
-            f"\n**Incomplete run**: the plan needs run.total_steps={plan_steps}; rows cover finished phases only."
+            f"\n**Incomplete run**: the plan needs run.total_steps={plan_steps}; rows cover finished phases "
+            f"only."
         )
     out["markdown"] = "\n".join(md) + "\n"
     return out

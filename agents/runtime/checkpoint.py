@@ -135,7 +135,8 @@ def load_checkpoint(
         raise CheckpointError(f"{state_file} is not a pgsuite checkpoint (no '{FORMAT}' format tag)")
     if state.get("version", 0) > VERSION:
         raise CheckpointError(
-            f"{state_file} was written by a newer pgsuite (format v{state['version']} > v{VERSION}); upgrade pgsuite"
+            f"{state_file} was written by a newer pgsuite (format v{state['version']} > v{VERSION}); upgrade "
+            f"pgsuite"
         )
     arrays: dict[str, np.ndarray] = {}
     array_file = path / "arrays.npz"

@@ -239,7 +239,8 @@ class Progress:
                 else "lower run.total_steps"
             )
             self.print(
-                f"warning: at the measured rates this run takes {format_duration(total)} (more than a day) on "
+                f"warning: at the measured rates this run takes {format_duration(total)} (more than a day) "
+                f"on "
                 f"this machine; {faster}, or run it on a GPU (device=cuda)"
             )
 

@@ -36,7 +36,8 @@ from policies.vision import Actor, Critic, Encoder, RandomShiftsAug, schedule
 
 @dataclass
 class DrQV2Config(LearnerConfig):
-    """DrQ-v2 hyperparameters (defaults: the paper's / ``cfgs/config.yaml``; steps are env steps after action repeat)."""
+    """DrQ-v2 hyperparameters (defaults: the paper's / ``cfgs/config.yaml``; steps are env steps after
+    action repeat)."""
 
     _target_: str = "agents.visual.drqv2.DrQV2"
     name: str = "drqv2"
@@ -145,7 +146,8 @@ class DrQV2(Learner):
 
     @property
     def fused_state_dim(self) -> int:
-        """State entries the trunks fuse through their own MLP (``proprio_encoder`` with pixels+state), else 0."""
+        """State entries the trunks fuse through their own MLP (``proprio_encoder`` with pixels+state),
+        else 0."""
         both = self.encoder.conv is not None and self.encoder.state_dim > 0
         return self.encoder.state_dim if self.cfg.proprio_encoder and both else 0
 
@@ -198,7 +200,8 @@ class DrQV2(Learner):
 
     # -- training -----------------------------------------------------------------------------------------
     def train_until(self, step: int) -> Iterator[dict[str, float]]:
-        """Collect with ``num_envs`` envs and update every ``update_every_steps`` env steps after the seed phase."""
+        """Collect with ``num_envs`` envs and update every ``update_every_steps`` env steps after the seed
+        phase."""
         cfg = self.cfg
         start, start_steps, start_updates = time.perf_counter(), self.num_steps, self.num_updates
         next_log = (self.num_steps // cfg.log_every + 1) * cfg.log_every

@@ -1,10 +1,12 @@
-"""MENTOR (Huang et al. 2025, arXiv 2410.14972): DrQ-v2 + DrM + a mixture-of-experts actor + task-oriented perturbation.
+"""MENTOR (Huang et al. 2025, arXiv 2410.14972): DrQ-v2 + DrM + a mixture-of-experts actor + task-oriented
+perturbation.
 
 Built on :class:`agents.visual.drqv2.DrQV2` (pixels, state or pixels+state). On top of DrQ-v2 (provenance:
 suninghuang19/mentor @ f4fa81f ``agents/mentor*.py``, XuGW-Kevin/DrM ``agents/drm*.py``):
 
 * **MoE actor** (``backbone: moe``): :class:`policies.moe.MoEActor`; the auxiliary balance + entropy loss is
-  added to the actor loss times ``aux_loss_coef`` (applied, unlike the official code). ``backbone: mlp`` is the
+  added to the actor loss times ``aux_loss_coef`` (applied, unlike the official code). ``backbone: mlp`` is
+  the
   w/o-MoE ablation (the plain DrQ-v2 actor). ``moe_dispatch: sparse`` runs only the top-k experts per input
   (same output as the released dense compute, issue 16).
 * **Dormant ratio** β of the actor, measured on every actor-update batch (:class:`DormantMeter`).
@@ -191,7 +193,8 @@ class Mentor(DrQV2):
     def compute_target(
         self, reward: torch.Tensor, discount: torch.Tensor, next_h: torch.Tensor
     ) -> torch.Tensor:
-        """y = r + γⁿ[λV(s') + (1 − λ)min Q̄(s', a')] (DrM exploitation target); plain DrQ-v2 if not ``exploit``."""
+        """y = r + γⁿ[λV(s') + (1 − λ)min Q̄(s', a')] (DrM exploitation target); plain DrQ-v2 if not
+        ``exploit``."""
         if not self.cfg.exploit:
             return super().compute_target(reward, discount, next_h)
         with torch.no_grad():

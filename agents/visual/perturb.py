@@ -2,7 +2,8 @@
 
 Provenance: suninghuang19/mentor @ f4fa81f ``utils.py`` (``models_tuple``, ``cal_params_stats``,
 ``sample_params``, ``perturb``, ``cal_dormant_ratio``) and XuGW-Kevin/DrM ``utils.py`` (``perturb``). Written
-as the intended algorithm (MENTOR Sec. 3.2, task-oriented perturbation), not as released: parameters are keyed by *name*, so the MoE's
+as the intended algorithm (MENTOR Sec. 3.2, task-oriented perturbation), not as released: parameters are keyed
+by *name*, so the MoE's
 experts and gate are handled like any Linear layer (the official ``cal_params_stats`` crashes there, issue
 #1), each parameter is interpolated exactly once, and Conv2d layers are included when the encoder is
 perturbed (the official encoder "perturbation" only touches Linear layers and is a no-op).

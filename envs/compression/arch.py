@@ -14,7 +14,8 @@ A ``block`` is a residual BasicBlock, y = ReLU(body(x) + shortcut(x)) (He et al.
 shortcut when ``shortcut`` is None. A *layer* of the MDP is one unit outside a block or one conv inside a
 block body; BN and ReLU belong to their conv (removing a BN alone removes no meaningful capacity). The
 projection shortcut is not an action-bearing layer, so actions index exactly the layers the policy sees
-(the official code listed shortcut layers but skipped them when applying actions: github.com/anubhavashok/N2N at 544f5dd,
+(the official code listed shortcut layers but skipped them when applying actions: github.com/anubhavashok/N2N
+at 544f5dd,
 ``utils.traverse_removal``).
 """
 
@@ -40,9 +41,30 @@ _RESNET_BLOCKS = {"resnet18": [2, 2, 2, 2], "resnet34": [3, 4, 6, 3]}
 _VGG_CFG = {  # kuangliu/pytorch-cifar VGG configurations; "M" = 2x2 max pool
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-              512, 512, 512, 512, "M"],
-}  # fmt: skip
+    "vgg19": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
+}
 ARCHS = tuple(_RESNET_BLOCKS) + tuple(_VGG_CFG)
 
 

@@ -96,7 +96,8 @@ def _copy_conv_bn(
 
 @torch.no_grad()
 def l1_kept_filters(spec: Spec, model: SpecNet, keep: float) -> dict[tuple, torch.Tensor]:
-    """Sorted indices of the filters :func:`l1_prune` keeps, per conv key (``(i,)``, ``(i, j)``, ``(i, "sc")``)."""
+    """Sorted indices of the filters :func:`l1_prune` keeps, per conv key (``(i,)``, ``(i, j)``, ``(i,
+    "sc")``)."""
     groups, _ = _writers(spec)
     out: dict[tuple, torch.Tensor] = {}
     for keys in groups:

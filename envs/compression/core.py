@@ -104,10 +104,19 @@ class CompressionCore:
         self.x_test, self.y_test = torch.from_numpy(ds.test.images), torch.from_numpy(ds.test.labels)
         self.teacher_spec = teacher_spec(cfg.teacher, cfg.width, ds.image_shape, ds.num_classes)
         fields = {
-            "arch": cfg.teacher, "width": cfg.width, "data": cfg.data, "data_root": cfg.data_root,
-            "extra": extra, "data_seed": cfg.data_seed, "train_subset": cfg.train_subset, "seed": cfg.seed,
-            "epochs": cfg.teacher_epochs, "lr": cfg.teacher_lr, "batch_size": cfg.batch_size, "augment": cfg.augment,
-        }  # fmt: skip
+            "arch": cfg.teacher,
+            "width": cfg.width,
+            "data": cfg.data,
+            "data_root": cfg.data_root,
+            "extra": extra,
+            "data_seed": cfg.data_seed,
+            "train_subset": cfg.train_subset,
+            "seed": cfg.seed,
+            "epochs": cfg.teacher_epochs,
+            "lr": cfg.teacher_lr,
+            "batch_size": cfg.batch_size,
+            "augment": cfg.augment,
+        }
         teacher_fit = FitConfig(
             cfg.teacher_epochs, cfg.teacher_lr, 5e-4, cfg.batch_size, "sgd", True, augment=cfg.augment
         )
@@ -136,20 +145,35 @@ class CompressionCore:
     def search_fit_config(self) -> FitConfig:
         c = self.cfg
         return FitConfig(
-            c.student_epochs, c.student_lr, c.student_weight_decay, c.batch_size, "adam", False,
-            ce_weight=c.student_ce_weight, kd_weight=1.0, augment=c.augment,
-        )  # fmt: skip
+            c.student_epochs,
+            c.student_lr,
+            c.student_weight_decay,
+            c.batch_size,
+            "adam",
+            False,
+            ce_weight=c.student_ce_weight,
+            kd_weight=1.0,
+            augment=c.augment,
+        )
 
     def train_student(
         self, spec: Spec, fit_cfg: FitConfig | None = None, seed: int | None = None
     ) -> torch.nn.Module:
-        """Fresh student (re-initialised, as in the official ``resetModel``) trained by KD from the teacher."""
+        """Fresh student (re-initialised, as in the official ``resetModel``) trained by KD from the
+        teacher."""
         seed = student_seed(self.cfg.seed, spec_hash(spec)) if seed is None else seed
         with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG stream untouched
             torch.manual_seed(seed)
             model = build(spec)
-        fit(model, self.x_train, self.y_train, fit_cfg or self.search_fit_config(), seed,
-            teacher_logits=self.teacher_logits, teacher=self.teacher)  # fmt: skip
+        fit(
+            model,
+            self.x_train,
+            self.y_train,
+            fit_cfg or self.search_fit_config(),
+            seed,
+            teacher_logits=self.teacher_logits,
+            teacher=self.teacher,
+        )
         return model
 
     def score_student(self, spec: Spec) -> dict[str, Any]:
@@ -185,10 +209,16 @@ class CompressionCore:
         constraints = constraints or self.cfg
         size_limit = constraints.size_limit(self.teacher_params)
         info = {
-            "arch_hash": result["hash"], "params": int(result["params"]), "flops": int(result["flops"]),
-            "val_acc": float(result.get("val_acc", 0.0)), "degenerate": bool(result["degenerate"]),
-            "reason": result["reason"], "compression": 0.0, "acc_ratio": 0.0, "constraint_violated": False,
-        }  # fmt: skip
+            "arch_hash": result["hash"],
+            "params": int(result["params"]),
+            "flops": int(result["flops"]),
+            "val_acc": float(result.get("val_acc", 0.0)),
+            "degenerate": bool(result["degenerate"]),
+            "reason": result["reason"],
+            "compression": 0.0,
+            "acc_ratio": 0.0,
+            "constraint_violated": False,
+        }
         if result["degenerate"]:
             info["is_success"] = False
             return DEGENERATE_REWARD, info
@@ -249,8 +279,11 @@ class CompressionCore:
 
     # -- cache state (saved by learners for exact resume) -------------------------------------------
     def cache_state(self) -> dict[str, Any]:
-        return {"entries": {h: dict(v) for h, v in self.cache.items()}, "hits": self.cache_hits,
-                "trained": self.students_trained}  # fmt: skip
+        return {
+            "entries": {h: dict(v) for h, v in self.cache.items()},
+            "hits": self.cache_hits,
+            "trained": self.students_trained,
+        }
 
     def load_cache_state(self, state: dict[str, Any]) -> None:
         self.cache = {h: dict(v) for h, v in state["entries"].items()}

@@ -55,7 +55,8 @@ class N2NEnvBase(gym.Env):
         self.descriptors = normalized_descriptors(self.parent, self.core.scale)
         self.obs = self.descriptors.reshape(-1)
         self.observation_space = gym.spaces.Box(0.0, 1.0, self.obs.shape, np.float32)
-        #: Policy iteration, for the annealed constraint penalty; set with ``reset(options={"iteration": e})``.
+        #: Policy iteration, for the annealed constraint penalty;
+        #: set with ``reset(options={"iteration": e})``.
         self.iteration = 0
         #: Evaluation pool used by :meth:`step` (None: train in this process).
         self.pool: Any = None
@@ -86,7 +87,8 @@ class N2NEnvBase(gym.Env):
         if arr.shape != space.shape:
             raise ValueError(
                 f"{type(self).__name__} action must have shape {space.shape} (one entry per "
-                f"{'layer' if isinstance(space, gym.spaces.MultiBinary) else 'layer and field'} of the parent), "
+                f"{'layer' if isinstance(space, gym.spaces.MultiBinary) else 'layer and field'} of the "
+                f"parent), "
                 f"got shape {arr.shape}"
             )
         if arr.dtype == bool:

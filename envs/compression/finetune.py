@@ -1,7 +1,8 @@
 """End of an N2N run: fine-tune the best students (CE + λ·KD), pick the final one, build the table.
 
 The search scores students by validation accuracy after a short KD; the final students are re-trained
-from scratch for ``finetune_epochs`` with CE + λ·L_KD (the author's recipe in github.com/anubhavashok/N2N issues #9/#11), the
+from scratch for ``finetune_epochs`` with CE + λ·L_KD (the author's recipe in github.com/anubhavashok/N2N
+issues #9/#11), the
 final one is chosen by the N2N reward on the *validation* split, and only its *test* accuracy is reported.
 """
 
@@ -70,9 +71,16 @@ def finetune_and_report(
     c = core.cfg
     epochs = cfg.finetune_epochs if cfg.finetune_epochs is not None else 10 * c.student_epochs
     fit_cfg = FitConfig(
-        epochs, cfg.finetune_lr, c.student_weight_decay, c.batch_size, "adam", True,
-        ce_weight=1.0, kd_weight=cfg.finetune_kd_weight, augment=c.augment,
-    )  # fmt: skip
+        epochs,
+        cfg.finetune_lr,
+        c.student_weight_decay,
+        c.batch_size,
+        "adam",
+        True,
+        ce_weight=1.0,
+        kd_weight=cfg.finetune_kd_weight,
+        augment=c.augment,
+    )
     tuned = []
     extra = [] if unconstrained is None else [unconstrained]
     todo = list(candidates[: cfg.finetune_top_k])
@@ -87,31 +95,42 @@ def finetune_and_report(
         violated = _violates(constraints, core, cand.params, val_acc)
         print(
             f"N2N fine-tune {k + 1}/{len(todo)}: {cand.params} params "
-            f"({cand.compression:.1f}x), val acc {val_acc:.4f}, reward {reward:.4f} [{time.perf_counter() - t0:.0f}s]"
+            f"({cand.compression:.1f}x), val acc {val_acc:.4f}, reward {reward:.4f} "
+            f"[{time.perf_counter() - t0:.0f}s]"
         )
         tuned.append((not violated, reward, cand, spec, model, val_acc, test_acc))
     wall = wall_time_before + time.perf_counter() - started
     base = {
-        "teacher": c.teacher, "width": c.width, "data": c.data,
-        "teacher_params": core.teacher_params, "teacher_flops": core.teacher_flops,
-        "teacher_val_acc": core.teacher_val_acc, "teacher_test_acc": core.teacher_test_acc,
-        "students_evaluated": core.students_trained, "rollouts": rollouts, "cache_hits": core.cache_hits,
+        "teacher": c.teacher,
+        "width": c.width,
+        "data": c.data,
+        "teacher_params": core.teacher_params,
+        "teacher_flops": core.teacher_flops,
+        "teacher_val_acc": core.teacher_val_acc,
+        "teacher_test_acc": core.teacher_test_acc,
+        "students_evaluated": core.students_trained,
+        "rollouts": rollouts,
+        "cache_hits": core.cache_hits,
         "wall_time_s": wall,
-    }  # fmt: skip
+    }
     if not tuned:
         base["markdown"] = f"## N2N on {env_name}\n\nNo valid student was found ({rollouts} rollouts).\n"
         return base
     limit = constraints.size_limit(core.teacher_params)
     base["constraint"] = {
-        "max_params": limit, "min_compression": constraints.min_compression,
+        "max_params": limit,
+        "min_compression": constraints.min_compression,
         "acc_constraint": constraints.acc_constraint,
-    }  # fmt: skip
+    }
     if unconstrained is not None:
         u = next(t for t in tuned if t[2].arch_hash == unconstrained.arch_hash)
         base |= {
-            "unconstrained_params": u[2].params, "unconstrained_compression": u[2].compression,
-            "unconstrained_val_acc": u[5], "unconstrained_test_acc": u[6], "unconstrained_reward": u[1],
-        }  # fmt: skip
+            "unconstrained_params": u[2].params,
+            "unconstrained_compression": u[2].compression,
+            "unconstrained_val_acc": u[5],
+            "unconstrained_test_acc": u[6],
+            "unconstrained_reward": u[1],
+        }
     in_top = {c.arch_hash for c in candidates[: cfg.finetune_top_k]}
     tuned = [t for t in tuned if t[2].arch_hash in in_top]
     if not tuned:
@@ -121,13 +140,20 @@ def finetune_and_report(
     params, flops = check_and_flops(spec)
     result = {
         **base,
-        "student_params": params, "student_flops": flops, "student_val_acc": val_acc, "student_test_acc": test_acc,
-        "student_reward": reward, "student_stage": cand.stage, "student_meets_constraints": ok,
-        "compression": core.teacher_params / params, "flops_reduction": core.teacher_flops / max(flops, 1),
+        "student_params": params,
+        "student_flops": flops,
+        "student_val_acc": val_acc,
+        "student_test_acc": test_acc,
+        "student_reward": reward,
+        "student_stage": cand.stage,
+        "student_meets_constraints": ok,
+        "compression": core.teacher_params / params,
+        "flops_reduction": core.teacher_flops / max(flops, 1),
         "test_acc_ratio": test_acc / max(core.teacher_test_acc, 1e-12),
-        "best_student_arch": spec, "best_student_hash": spec_hash(spec),
+        "best_student_arch": spec,
+        "best_student_hash": spec_hash(spec),
         "search_best": [x.to_dict() | {"spec_json": None} for x in candidates[: cfg.finetune_top_k]],
-    }  # fmt: skip
+    }
     result["markdown"] = _markdown(env_name, result, stage1_best, core, spec)
     result["artifacts"] = {"best_student": student_tensors(spec, model.to(torch.device("cpu")))}
     return result
@@ -139,17 +165,20 @@ def _markdown(
     rows = [
         "| network | params | compression | MACs / image | val acc | test acc |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| teacher {r['teacher']} (width {r['width']}) | {r['teacher_params']:,} | 1.0x | {r['teacher_flops']:,} "
+        f"| teacher {r['teacher']} (width {r['width']}) | {r['teacher_params']:,} | 1.0x | "
+        f"{r['teacher_flops']:,} "
         f"| {r['teacher_val_acc']:.4f} | {r['teacher_test_acc']:.4f} |",
     ]
     if stage1 is not None:
         rows.append(
-            f"| best stage-1 student (search KD) | {stage1.params:,} | {stage1.compression:.2f}x | {stage1.flops:,} "
+            f"| best stage-1 student (search KD) | {stage1.params:,} | {stage1.compression:.2f}x | "
+            f"{stage1.flops:,} "
             f"| {stage1.val_acc:.4f} | – |"
         )
     rows.append(
         f"| **final student** (stage {r['student_stage']}, fine-tuned) | {r['student_params']:,} | "
-        f"**{r['compression']:.2f}x** | {r['student_flops']:,} | {r['student_val_acc']:.4f} | **{r['student_test_acc']:.4f}** |"
+        f"**{r['compression']:.2f}x** | {r['student_flops']:,} | {r['student_val_acc']:.4f} | "
+        f"**{r['student_test_acc']:.4f}** |"
     )
     if "unconstrained_params" in r:
         rows.append(
@@ -159,11 +188,14 @@ def _markdown(
         )
     con = r.get("constraint", {})
     if con.get("max_params") or con.get("acc_constraint"):
-        parts = [f"≤ {con['max_params']:,} params" if con.get("max_params") else "",
-                 f"≥ {con['min_compression']:g}x" if con.get("min_compression") else "",
-                 f"val acc ≥ {con['acc_constraint']}" if con.get("acc_constraint") else ""]  # fmt: skip
+        parts = [
+            f"≤ {con['max_params']:,} params" if con.get("max_params") else "",
+            f"≥ {con['min_compression']:g}x" if con.get("min_compression") else "",
+            f"val acc ≥ {con['acc_constraint']}" if con.get("acc_constraint") else "",
+        ]
         constraint = (
-            f"- the final student was chosen under a constraint ({', '.join(p for p in parts if p)}; violating "
+            f"- the final student was chosen under a constraint ({', '.join(p for p in parts if p)}; "
+            f"violating "
             "students were penalized, annealed); the best unconstrained student of the same run is shown too"
         )
     else:

@@ -30,7 +30,8 @@ class N2NRemovalEnv(N2NEnvBase):
     (``env.unwrapped.free_mask`` marks the layers that can be removed).
 
     ## Observation Space
-    ``Box(0, 1, (L·7,), float32)``: row-major flattening of the (L, 7) matrix of, per layer, (type, kernel, stride, padding, outputs, skip_start, skip_end)
+    ``Box(0, 1, (L·7,), float32)``: row-major flattening of the (L, 7) matrix of, per layer, (type, kernel,
+    stride, padding, outputs, skip_start, skip_end)
     divided by the teacher's column maxima. Constant across episodes (the teacher does not change).
 
     ## Rewards

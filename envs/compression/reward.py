@@ -32,7 +32,8 @@ def anneal_epsilon(iteration: int, anneal_iterations: int = 15) -> float:
 
 def constrained_reward(reward: float, violated: bool, iteration: int, anneal_iterations: int = 15) -> float:
     """If a size/accuracy constraint is violated, R ← (ε − 1) + ε·R: the plain reward at iteration 0,
-    annealed to a hard −1 from iteration ``anneal_iterations`` on (Ashok et al. 2018, Sec. 3.4 constraints; ε(e) as in github.com/anubhavashok/N2N at 544f5dd, ``rl.py``)."""
+    annealed to a hard −1 from iteration ``anneal_iterations`` on (Ashok et al. 2018, Sec. 3.4 constraints;
+    ε(e) as in github.com/anubhavashok/N2N at 544f5dd, ``rl.py``)."""
     if not violated:
         return reward
     eps = anneal_epsilon(iteration, anneal_iterations)

@@ -30,7 +30,8 @@ class N2NShrinkEnv(N2NEnvBase):
     residual blocks) ignore their action; ``env.unwrapped.free_mask`` (L, 3) marks the free ones.
 
     ## Observation Space
-    ``Box(0, 1, (L·7,), float32)``: the parent's (L, 7) layer descriptors, flattened row by row and normalized by the teacher's column maxima.
+    ``Box(0, 1, (L·7,), float32)``: the parent's (L, 7) layer descriptors, flattened row by row and normalized
+    by the teacher's column maxima.
 
     ## Rewards
     As in the removal env: R = C(2 − C)·A/A_teacher relative to the *teacher*, −1 for degenerate students

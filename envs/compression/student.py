@@ -1,8 +1,10 @@
 """The student builder: apply stage-1 removal or stage-2 shrinkage actions to a parent spec.
 
 Both functions return a new spec; channel counts downstream are re-inferred when it is built
-(:class:`envs.compression.network.SpecNet`). Residual blocks are rebuilt explicitly (Ashok et al. 2018, Sec. 3;
-github.com/anubhavashok/N2N at 544f5dd, ``utils.py``, without the official code's index drift and empty-block crash):
+(:class:`envs.compression.network.SpecNet`). Residual blocks are rebuilt explicitly (Ashok et al. 2018, Sec.
+3;
+github.com/anubhavashok/N2N at 544f5dd, ``utils.py``, without the official code's index drift and empty-block
+crash):
 
 * removal drops convs from a block body; an empty body leaves the block as its shortcut alone;
 * shrinkage changes only filter counts inside blocks; a block with a projection shortcut takes its new
@@ -29,7 +31,8 @@ from envs.compression.arch import (
     spec_to_json,
 )
 
-#: Stage-2 reduction ratios, indexed by action (official ``lookup`` table, github.com/anubhavashok/N2N at 544f5dd).
+#: Stage-2 reduction ratios, indexed by action
+#: (official ``lookup`` table, github.com/anubhavashok/N2N at 544f5dd).
 SHRINK_RATIOS: tuple[float, ...] = (0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 

@@ -33,7 +33,8 @@ def _resolve(root: str | Path | None, flag: str | None) -> Path:
             if len(found) != 1:
                 names = ", ".join(p.name for p in found) or "none"
                 raise DataError(
-                    f"medmnist: {path} must hold exactly one .npz (found {names}); point data.root at the file"
+                    f"medmnist: {path} must hold exactly one .npz (found {names}); point data.root at the "
+                    f"file"
                 )
             path = found[0]
     if not path.is_file():
@@ -83,7 +84,8 @@ def load_medmnist(root: str | Path | None = None, seed: int = 0, flag: str | Non
             missing = [k for k in needed if k not in keys]
             if missing:
                 raise DataError(
-                    f"medmnist: {path} lacks {', '.join(missing)} (has {', '.join(sorted(keys)) or 'nothing'}); "
+                    f"medmnist: {path} lacks {', '.join(missing)} (has "
+                    f"{', '.join(sorted(keys)) or 'nothing'}); "
                     f"is it a MedMNIST file? Re-download it from {MEDMNIST_URL}"
                 )
             arrays = {k: npz[k] for k in needed}

@@ -1,4 +1,5 @@
-"""Aloha packet transmission (10 agents, fixed interference graph) of the BNPG benchmarks (official BN_MAPPO_Aloha/onpolicy/envs/aloha/aloha.py, github.com/dchen48/BNPG @ b7cf8b2)."""
+"""Aloha packet transmission (10 agents, fixed interference graph) of the BNPG benchmarks (official
+BN_MAPPO_Aloha/onpolicy/envs/aloha/aloha.py, github.com/dchen48/BNPG @ b7cf8b2)."""
 
 from __future__ import annotations
 

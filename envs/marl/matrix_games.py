@@ -108,14 +108,16 @@ class MatrixGame(TeamParallelEnv):
 
 
 class ClimbingGame(MatrixGame):
-    """The climbing game [[11, −30, 0], [−30, 7, 6], [0, 0, 5]]: optimum (0, 0) = 11 (see :class:`MatrixGame`)."""
+    """The climbing game [[11, −30, 0], [−30, 7, 6], [0, 0, 5]]: optimum (0, 0) = 11 (see
+    :class:`MatrixGame`)."""
 
     def __init__(self, max_cycles: int = 1, render_mode: str | None = None) -> None:
         super().__init__(CLIMBING, max_cycles, render_mode)
 
 
 class PenaltyGame(MatrixGame):
-    """The penalty(k) game [[10, 0, k], [0, 2, 0], [k, 0, 10]]; optima (0, 0) and (2, 2) (see :class:`MatrixGame`).
+    """The penalty(k) game [[10, 0, k], [0, 2, 0], [k, 0, 10]]; optima (0, 0) and (2, 2) (see
+    :class:`MatrixGame`).
 
     Arguments: ``k`` ≤ 0 (default −100), ``max_cycles`` (1), ``render_mode``.
     """
@@ -138,7 +140,8 @@ class CopyGame(TeamParallelEnv):
     ``Discrete(m)`` per agent.
 
     ## Observation Space
-    ``Box(0, 1, (m,), float32)``: agent 0 the one-hot target, agent 1 zeros. ``state()`` is the one-hot target.
+    ``Box(0, 1, (m,), float32)``: agent 0 the one-hot target, agent 1 zeros. ``state()`` is the one-hot
+    target.
 
     ## Rewards
     1 for both agents iff a_0 = a_1 = t, else 0.

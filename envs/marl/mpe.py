@@ -1,4 +1,5 @@
-"""MPE ``simple_spread`` through the ``mpe2`` package, adapted to the suite's conventions (mpe2 1.1.1, ``simple_spread_v3``)."""
+"""MPE ``simple_spread`` through the ``mpe2`` package, adapted to the suite's conventions (mpe2 1.1.1,
+``simple_spread_v3``)."""
 
 from __future__ import annotations
 

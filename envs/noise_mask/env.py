@@ -18,12 +18,14 @@ from envs.noise_mask.sampler import EpochSampler
 
 
 class NoiseMaskEnv(gym.Env):
-    """Masked image classification with a classifier that learns while you mask (Yavuz & Yang, arXiv 2406.14568).
+    """Masked image classification with a classifier that learns while you mask (Yavuz & Yang, arXiv
+    2406.14568).
 
     ## Description
     A contextual bandit. Each episode shows one training image; the agent answers with a grid of mask values;
     the env upsamples the grid to the image (nearest), blurs it with a Gaussian and multiplies it into the
-    normalised image (official ``train_one_epoch.py``), then scores the wrapped classifier on the masked image.
+    normalised image (official ``train_one_epoch.py``), then scores the wrapped classifier on the masked
+    image.
     **The reward is non-stationary**: the classifier trains inside the env on the masked images it is shown
     (one SGD step per ``batch_size`` episodes), so the same mask on the same image earns a different reward
     later. This is the paper's setting: the policy is trained jointly with the classifier it regularises.
@@ -43,7 +45,8 @@ class NoiseMaskEnv(gym.Env):
 
     ## Starting State
     Images are drawn without replacement from the training split of the seen classes in a seeded random
-    order (a new permutation each epoch). ``reset(seed=s)`` reseeds that order; it never resets the classifier.
+    order (a new permutation each epoch). ``reset(seed=s)`` reseeds that order; it never resets the
+    classifier.
 
     ## Episode End
     Every episode terminates after one step (``terminated=True``). ``info["is_success"]`` is whether the
@@ -150,7 +153,8 @@ class NoiseMaskEnv(gym.Env):
         return images[idx].to(self.device), labels[idx].to(self.device), ended
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, C, H, W) observations → the classifier's normalised float input (official ``train_one_epoch.py``)."""
+        """uint8 (B, C, H, W) observations → the classifier's normalised float input (official
+        ``train_one_epoch.py``)."""
         return (obs.to(self.device).float() / 255.0 - self.mean) / self.std
 
     def masked_inputs(self, obs: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
@@ -167,7 +171,8 @@ class NoiseMaskEnv(gym.Env):
         masks: torch.Tensor | None,
         loss_scale: torch.Tensor | float = 1.0,
     ) -> torch.Tensor:
-        """One SGD step of the wrapped classifier on masked images; returns per-sample CE (rewards are −CE)."""
+        """One SGD step of the wrapped classifier on masked images; returns per-sample CE (rewards are
+        −CE)."""
         return self.trainer.train_step(self.masked_inputs(obs, masks), labels.to(self.device), loss_scale)
 
     def figure(self, obs: torch.Tensor, masks: torch.Tensor) -> np.ndarray:
@@ -246,7 +251,8 @@ class NoiseMaskEnv(gym.Env):
 def _prepare_splits(
     dataset: Any, image_size: int | None, held_out: list[int] | tuple[int, ...]
 ) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], list[int], list[int]]:
-    """uint8 image tensors per split; ``train``/``val``/``test`` hold the seen classes, ``unseen_*`` the rest."""
+    """uint8 image tensors per split; ``train``/``val``/``test`` hold the seen classes, ``unseen_*`` the
+    rest."""
     held = sorted(int(c) for c in held_out)
     bad = [c for c in held if not 0 <= c < dataset.num_classes]
     if bad:

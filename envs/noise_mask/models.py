@@ -30,10 +30,14 @@ class SmallCNN(nn.Module):
         super().__init__()
         w = width
         self.features = nn.Sequential(
-            *_conv_bn(in_channels, w), nn.MaxPool2d(2),
-            *_conv_bn(w, 2 * w), nn.MaxPool2d(2),
-            *_conv_bn(2 * w, 4 * w), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        )  # fmt: skip
+            *_conv_bn(in_channels, w),
+            nn.MaxPool2d(2),
+            *_conv_bn(w, 2 * w),
+            nn.MaxPool2d(2),
+            *_conv_bn(2 * w, 4 * w),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(4 * w, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """The mask pipeline of the noise mask: upsample a grid of cell values, blur it, multiply it into the image.
 
-Follows the official code's ``train_one_epoch.py`` (github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask at ece96ae): the (B, g, g) grid is
+Follows the official code's ``train_one_epoch.py`` (github.com/ogrenenmakine/Policy-Gradient-Driven-Noise-Mask
+at ece96ae): the (B, g, g) grid is
 upsampled with ``F.interpolate`` (default mode, nearest) to the image size, blurred with a Gaussian
 (torchvision's ``gaussian_blur``: separable kernel, reflect padding; kernel 13, σ 6 at 224 px) and multiplied
 into the *normalised* image, broadcasting over channels, so masked pixels shrink toward the data-set mean.
@@ -68,7 +69,8 @@ def apply_mask(images: torch.Tensor, masks: torch.Tensor, kernel_size: int, sigm
     """``images · blur(upsample(masks))`` for normalised (B, C, H, W) images and (B, g, g) masks in [0, 1]."""
     if images.ndim != 4 or masks.shape[0] != images.shape[0]:
         raise ValueError(
-            f"images (B, C, H, W) and masks (B, g, g) must match, got {tuple(images.shape)}, {tuple(masks.shape)}"
+            f"images (B, C, H, W) and masks (B, g, g) must match, got {tuple(images.shape)}, "
+            f"{tuple(masks.shape)}"
         )
     return images * upsample_mask(masks.to(images.dtype), tuple(images.shape[-2:]), kernel_size, sigma)
 

@@ -28,7 +28,8 @@ class EpochSampler:
         self.pos = 0
 
     def take(self, k: int) -> tuple[torch.Tensor, bool]:
-        """The next ``k`` indices (the epoch's remainder joins its last batch); ``True`` when the epoch ended."""
+        """The next ``k`` indices (the epoch's remainder joins its last batch); ``True`` when the epoch
+        ended."""
         if k < 1:
             raise ValueError(f"batch size must be >= 1, got {k}")
         end = self.pos + k

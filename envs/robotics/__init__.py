@@ -14,7 +14,8 @@ _LEAN = {"order_enforce": False, "disable_env_checker": True}
 
 
 def register() -> None:
-    """Register ``pgsuite/MetaWorld-<task>-v0``, ``pgsuite/DMC-<domain>-<task>-v0``, ``pgsuite/Adroit-<task>-v0``."""
+    """Register ``pgsuite/MetaWorld-<task>-v0``, ``pgsuite/DMC-<domain>-<task>-v0``,
+    ``pgsuite/Adroit-<task>-v0``."""
     for task in METAWORLD_TASKS:
         register_gym(
             f"MetaWorld-{task}-v0", "envs.robotics.metaworld_env:MetaWorldEnv", kwargs={"task": task}, **_LEAN

@@ -33,9 +33,9 @@ TOP_CAMERA_HEIGHT = {"door": 1.5, "hammer": 1.1, "pen": 1.1, "relocate": 1.2}
 #: MENTOR's reward rescaling (``adroit.py``): hammer ×1/100, door ×1/20, pen ×1/50.
 MENTOR_REWARD_SCALE = {"door": 1 / 20, "hammer": 1 / 100, "pen": 1 / 50, "relocate": 1 / 20}
 #: The DAPG hand-to-object term −0.1·‖palm − object‖ (Rajeswaran et al. 2018; mj_envs ``door_v0.py``,
-#: ``hammer_v0.py``, ``relocate_v0.py``): (palm site attribute, object attribute, object kind). gymnasium-robotics
-#: 1.4.2 v1 computes it as +0.1·‖…‖ (Farama-Foundation/Gymnasium-Robotics PR #220, fixed upstream as v2 by PR
-#: #306); pen has no such term.
+#: ``hammer_v0.py``, ``relocate_v0.py``): (palm site attribute, object attribute, object kind).
+#: gymnasium-robotics 1.4.2 v1 computes it as +0.1·‖…‖ (Farama-Foundation/Gymnasium-Robotics PR #220,
+#: fixed upstream as v2 by PR #306); pen has no such term.
 HAND_TERM = {
     "door": ("grasp_site_id", "handle_site_id", "site"),
     "hammer": ("S_grasp_site_id", "obj_body_id", "body"),
@@ -54,7 +54,8 @@ class AdroitEnv(VisualControlEnv):
     ``Box(-1, 1, (|A|,), float32)`` (door 28, hammer 26, pen 24, relocate 30), mapped to actuator ranges.
 
     ## Observation Space
-    ``obs="pixels"``: ``uint8 (3·frame_stack, S, S)``. ``obs="state"``: the v1 observation (door 39, hammer 46,
+    ``obs="pixels"``: ``uint8 (3·frame_stack, S, S)``. ``obs="state"``: the v1 observation (door 39, hammer
+    46,
     pen 45, relocate 39) as ``float32``. ``obs="pixels+state"``: pixels and the 24-d hand-joint positions
     (MENTOR's proprioception: door ``qpos[4:-2]``, hammer ``qpos[2:-7]``, pen ``qpos[:-6]``, relocate
     ``qpos[6:30]``).
@@ -63,7 +64,8 @@ class AdroitEnv(VisualControlEnv):
     The DAPG dense reward times ``reward_scale`` (default 1; MENTOR uses door 1/20, hammer 1/100, pen 1/50:
     ``reward_scale="mentor"``), summed over the action repeat. gymnasium-robotics 1.4.2's v1 door, hammer
     and relocate reward the hand for moving *away* from the object (+0.1·‖palm − object‖ where DAPG has
-    −0.1·‖…‖); we subtract 0.2·‖palm − object‖ to restore DAPG's term. When an upstream ``AdroitHand<Task>-v2``
+    −0.1·‖…‖); we subtract 0.2·‖palm − object‖ to restore DAPG's term. When an upstream
+    ``AdroitHand<Task>-v2``
     (gymnasium-robotics ≥ 1.4.3, fixed) is registered it is used instead, uncorrected.
 
     ## Starting State
@@ -144,7 +146,8 @@ class AdroitEnv(VisualControlEnv):
         return reward * self.reward_scale, bool(terminated), bool(info["success"])
 
     def hand_to_object_distance(self) -> float:
-        """‖palm − object‖ of DAPG's hand-to-object term (door: handle site; hammer, relocate: object body)."""
+        """‖palm − object‖ of DAPG's hand-to-object term (door: handle site; hammer, relocate: object
+        body)."""
         palm_attr, obj_attr, kind = HAND_TERM[self.task]
         palm = self._data.site_xpos[getattr(self._env, palm_attr)]
         pos = self._data.site_xpos if kind == "site" else self._data.xpos

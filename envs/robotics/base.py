@@ -196,7 +196,8 @@ class VisualControlEnv(gym.Env):
         return {"is_success": bool(self._episode_success(self._successes))}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict]:
-        """Start an episode; ``seed`` seeds the env's RNG, from which each episode's simulator seed is drawn."""
+        """Start an episode; ``seed`` seeds the env's RNG, from which each episode's simulator seed is
+        drawn."""
         super().reset(seed=seed)
         sim_seed = int(self.np_random.integers(2**31 - 1))
         state = self._sim_reset(sim_seed)

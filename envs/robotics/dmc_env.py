@@ -27,7 +27,8 @@ class DMCEnv(VisualControlEnv):
     ``Box(-1, 1, (|A|,), float32)``, rescaled linearly to the task's actuator bounds.
 
     ## Observation Space
-    ``obs="pixels"``: ``uint8 (3·frame_stack, S, S)``. ``obs="state"``: the task's observation dict flattened in
+    ``obs="pixels"``: ``uint8 (3·frame_stack, S, S)``. ``obs="state"``: the task's observation dict flattened
+    in
     its key order, ``float32``. ``obs="pixels+state"``: pixels and that same state vector.
 
     ## Rewards

@@ -114,7 +114,8 @@ class MetaWorldEnv(VisualControlEnv):
         return 39, 4, 4
 
     def _flip_frames(self) -> bool:
-        # Meta-World v3's corner cameras render upside down (metaworld 3.1.1 with mujoco 3.3's Renderer; tested).
+        # Meta-World v3's corner cameras render upside down (metaworld 3.1.1 with mujoco 3.3's Renderer;
+        # tested).
         return isinstance(self.camera, str) and self.camera.startswith("corner")
 
     def _sim_reset(self, sim_seed: int) -> np.ndarray:

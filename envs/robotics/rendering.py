@@ -44,7 +44,8 @@ def setup_headless(backend: str | None = None) -> str:
     """Choose the OpenGL backend for MuJoCo before it is imported; returns the backend in use.
 
     Args:
-        backend: force ``egl`` / ``osmesa`` / ``glfw``; ``None`` keeps ``$MUJOCO_GL`` or probes EGL then OSMesa.
+        backend: force ``egl`` / ``osmesa`` / ``glfw``; ``None`` keeps ``$MUJOCO_GL`` or probes EGL then
+        OSMesa.
     """
     current = os.environ.get("MUJOCO_GL")
     if current and backend in (None, current):
@@ -53,7 +54,8 @@ def setup_headless(backend: str | None = None) -> str:
         return current
     if "mujoco" in sys.modules:
         warnings.warn(
-            "mujoco was imported before envs.robotics.rendering.setup_headless(); MUJOCO_GL is read at import, "
+            "mujoco was imported before envs.robotics.rendering.setup_headless(); MUJOCO_GL is read at "
+            "import, "
             "so the rendering backend cannot change now. Set MUJOCO_GL=egl (or osmesa) in the environment, "
             "or import envs.robotics before mujoco.",
             stacklevel=2,
@@ -89,7 +91,8 @@ class FrameRenderer:
     Args:
         model: ``mujoco.MjModel``.
         width, height: image size in pixels.
-        camera: camera name, camera id, or a ``mujoco.MjvCamera`` (free camera); ``-1`` is the default free view.
+        camera: camera name, camera id, or a ``mujoco.MjvCamera`` (free camera); ``-1`` is the default free
+        view.
         flip: rotate the image by 180° (Meta-World's corner cameras render upside down).
         fast: turn off shadows and multisampling (mutates ``model.vis``; see :func:`apply_fast_render`).
     """
@@ -120,7 +123,8 @@ class FrameRenderer:
         self.flip = flip
         self._renderer = mujoco.Renderer(model, height=height, width=width)
         if not _LIVE_RENDERERS:
-            # Registered after mujoco's GL module, so it runs *before* mujoco's own atexit (LIFO) terminates EGL.
+            # Registered after mujoco's GL module, so it runs *before* mujoco's own atexit (LIFO) terminates
+            # EGL.
             atexit.unregister(_close_live_renderers)
             atexit.register(_close_live_renderers)
         _LIVE_RENDERERS.add(self)

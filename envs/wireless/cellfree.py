@@ -1,6 +1,7 @@
 """User-centric cell-free massive MIMO downlink power allocation (Demir, Björnson, Sanguinetti 2021).
 
-Setup (book Sec. 5.3/7.4; github.com/emilbjornson/cell-free-book ``generateSetup.m``): APs and UEs uniform in a
+Setup (book Sec. 5.3/7.4; github.com/emilbjornson/cell-free-book ``generateSetup.m``): APs and UEs uniform in
+a
 square with wrap-around, APs 10 m above UEs, path loss −30.5 − 36.7 log10(d) dB, 4 dB shadowing, B = 20 MHz,
 noise figure 7 dB, τ_c = 200, τ_p = 10, pilot power 100 mW, ρ_max = 200 mW per AP. Pilot assignment and
 DCC clustering follow the book (master AP = strongest; pilot with least contamination at the master AP;

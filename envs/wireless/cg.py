@@ -1,6 +1,7 @@
 """Batched conjugate gradient (Hestenes & Stiefel 1952), the matrix-inverse-free solver of ICGNN precoding.
 
-Algorithm (Hestenes & Stiefel 1952; Saad, Iterative Methods for Sparse Linear Systems, Alg. 6.18): r₀ = b − A x₀, p₀ = r₀; α = rᴴr / pᴴAp; x ← x + αp;
+Algorithm (Hestenes & Stiefel 1952; Saad, Iterative Methods for Sparse Linear Systems, Alg. 6.18): r₀ = b − A
+x₀, p₀ = r₀; α = rᴴr / pᴴAp; x ← x + αp;
 r ← r − αAp; β = r'ᴴr' / rᴴr; p ← r' + βp. Every column of ``b`` is an independent system; each iteration
 costs one (batched) mat-vec and no matrix is ever inverted or factorised.
 """

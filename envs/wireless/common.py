@@ -162,8 +162,10 @@ class Scenario:
         need = MEMORY_BATCH * self.bytes_per_network(sizes)
         if need > MEMORY_BUDGET:
             raise ValueError(
-                f"{names} = {sizes} need an estimated {need / 2**30:.1f} GiB per batch of {MEMORY_BATCH} networks, "
-                f"above the bound of {MEMORY_BUDGET / 2**30:.0f} GiB (envs.wireless.common.MEMORY_BUDGET): use smaller sizes"
+                f"{names} = {sizes} need an estimated {need / 2**30:.1f} GiB per batch of {MEMORY_BATCH} "
+                f"networks, "
+                f"above the bound of {MEMORY_BUDGET / 2**30:.0f} GiB (envs.wireless.common.MEMORY_BUDGET): "
+                f"use smaller sizes"
             )
 
     def pad_target(self, sizes: np.ndarray) -> dict[str, int]:

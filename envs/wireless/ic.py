@@ -1,8 +1,10 @@
 """K-user Gaussian interference channel power control (Sun et al. 2018; Shen et al. 2019).
 
-Sun et al., IEEE TSP 2018, Sec. IV (github.com/Haoran-S/TSP-DNN @ 674df88); Shen et al. JSAC 2021 Sec. V.A: h_kj ~ CN(0, 1) is the channel from TX j to RX k, P_max = 1,
+Sun et al., IEEE TSP 2018, Sec. IV (github.com/Haoran-S/TSP-DNN @ 674df88); Shen et al. JSAC 2021 Sec. V.A:
+h_kj ~ CN(0, 1) is the channel from TX j to RX k, P_max = 1,
 σ² = 1 (0 dB) or 0.1 (10 dB). Rate_k = log2(1 + |h_kk|² p_k / (Σ_{j≠k} |h_kj|² p_j + σ²)).
-Grid convention: ``gain[b, j, k] = |h_kj|²`` (row = TX j, column = user k), so the diagonal is the direct links.
+Grid convention: ``gain[b, j, k] = |h_kj|²`` (row = TX j, column = user k), so the diagonal is the direct
+links.
 """
 
 from __future__ import annotations

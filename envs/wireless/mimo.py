@@ -181,7 +181,8 @@ class MultiUserMISO(Scenario):
     Rayleigh fading, SNR = P/σ².
 
     GNN grid (homogeneous virtual graph): T = U = K; node (j, k) is "beam j → user k": the maximum-ratio beam
-    of user j heard at user k; features [log(1 + P/σ² |h_k h_jᴴ|² / ‖h_j‖²) / 4, |h_k h_jᴴ|² / (‖h_j‖² ‖h_k‖²)].
+    of user j heard at user k; features [log(1 + P/σ² |h_k h_jᴴ|² / ‖h_j‖²) / 4, |h_k h_jᴴ|² / (‖h_j‖²
+    ‖h_k‖²)].
     Antennas enter only through inner products, so one GNN runs at any (M, K). Serving links = the diagonal.
     Raw action on link (k, k): channel 0 → r_k = (Kσ²/P) 10^{2 a_k} (regulariser, RZF at a = 0), channel 1
     → q_k = (a_k + 1)/2, p_k = P q_k / max(1, Σ_j q_j) (total power ≤ P); V = CG_t(Hᴴ(HHᴴ + diag r)^{-1}).
