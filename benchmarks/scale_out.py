@@ -129,6 +129,14 @@ def _pools(cfg: Any, with_ray: bool) -> tuple[dict[str, Any], dict[str, float]]:
     return pools, startup
 
 
+def _ray_version() -> str | None:
+    try:
+        import ray
+    except ImportError:
+        return None
+    return ray.__version__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny setting (mechanics only)")
@@ -216,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{round_trip * 1e3:.1f} ms"
         )
     result = {
+        "title": "Scale-out: N2N student evaluations per minute (serial, local processes, Ray)",
         "protocol": {
+            "seeds": [args.seed],
+            "budgets": f"{len(specs)} students per mode, {args.rounds} warm rounds",
+            "versions": {"torch": torch.__version__, "ray": _ray_version()},
             "setting": "quick" if args.quick else "cpu",
             "env_kwargs": kwargs,
             "teacher": "resnet18",
@@ -231,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
             **_scheduler_facts(),
         },
         "rows": rows,
+        "notes": [
+            f"serial seconds per student {seconds_per_student:.2f}; Ray dispatch overhead per student "
+            f"{overhead:+.3f} s; empty-task round trip {round_trip * 1e3:.1f} ms",
+            "docs/scaling.md turns these into a model for N nodes (a model, not a claim).",
+        ],
         "serial_seconds_per_student": seconds_per_student,
         "ray_dispatch_overhead_s": overhead,
         "ray_empty_task_round_trip_s": round_trip,
