@@ -37,6 +37,7 @@ import torch
 
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
+from benchmarks.n2n_figures import figure
 from envs.classifier import FitConfig, accuracy, fit
 from envs.compression import env_id
 from envs.compression.baselines import l1_prune_to, random_student, uniform_width_spec
@@ -349,57 +350,6 @@ def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: 
         "(sample s.d. over seeds), seeds.",
         notes=[*n2n_notes, f"Wall time per process (min): {walls}, on the shared 2-core CPU (load 15-23)."],
     )
-    print(f"wrote {path}")
-
-
-def figure(rows: list[dict[str, Any]], n2n: list[dict], teacher: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for method, marker in (("uniform width", "o"), ("L1 pruning + fine-tune", "s"), ("random search", "^")):
-        pts = sorted(
-            (r["params"], r["test_acc_mean"], r["test_acc_std"]) for r in rows if r["method"] == method
-        )
-        if pts:
-            x, y, e = zip(*pts, strict=True)
-            ax.errorbar(x, y, yerr=e, marker=marker, capsize=3, label=method)
-    ax.scatter(
-        [r["student_params"] for r in n2n],
-        [r["student_test_acc"] for r in n2n],
-        marker="*",
-        s=160,
-        color="k",
-        zorder=5,
-        label="N2N final students (one per seed)",
-    )
-    unc = [r for r in n2n if "unconstrained_params" in r]
-    if unc:
-        ax.scatter(
-            [r["unconstrained_params"] for r in unc],
-            [r["unconstrained_test_acc"] for r in unc],
-            marker="x",
-            s=70,
-            color="tab:red",
-            zorder=5,
-            label="N2N best unconstrained",
-        )
-    ax.axhline(
-        teacher["teacher_test_acc"],
-        ls="--",
-        color="grey",
-        label=f"teacher ({teacher['teacher_params']:,} params)",
-    )
-    ax.set_xscale("log")
-    ax.set_xlabel("student parameters")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"N2N yardstick, digits ({teacher['train_images']} training images)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
     print(f"wrote {path}")
 
 

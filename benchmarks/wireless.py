@@ -39,6 +39,7 @@ from agents.icgnn.unsupervised import (
     size_label,
 )
 from benchmarks.make_docs import write_result
+from benchmarks.wireless_targets import FACTORS, check_targets
 from envs.wireless.cellfree import CellFree, wmmse_cellfree
 from envs.wireless.common import Networks, Scenario, objective
 from envs.wireless.ic import InterferenceChannel, wmmse_ic
@@ -46,7 +47,6 @@ from envs.wireless.mimo import wmmse_mimo
 from policies.icgnn import flops_per_network
 from policies.icgnn_grid import LinkGridICGNN
 
-FACTORS = (1, 2, 4)
 GRID_BATCH = 100  # networks per batched timing of the issue-4 link-grid model
 #: scenario label → weight names tested (the first is the main row; ``ic-range`` is the second IC row)
 SCENARIOS = {"IC": ["ic", "ic-range"], "cell-free": ["cellfree"], "MU-MISO CG-4": ["miso"]}
@@ -68,52 +68,6 @@ def sanity(networks: int) -> list[str]:
         se = sc.wmmse(sc.sample(np.random.default_rng(k), networks)).sum(-1)
         lines.append(f"| {k} | {snr:.0f} dB | {se.mean():.3f} ± {se.std() / np.sqrt(networks):.3f} | {ref} |")
     return lines
-
-
-def check_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Issue 17, item 2: each target with the measured value and whether it is met."""
-
-    def get(scenario: str, weights: str, factor: int) -> dict[str, Any] | None:
-        for r in rows:
-            if (r["scenario"], r["weights"], r["size"][:2]) == (scenario, weights, f"{factor}x") and r[
-                "method"
-            ].startswith("ICGNN"):
-                return r
-        return None
-
-    checks = [  # (label, scenario, weights, factor, key, threshold)
-        ("IC K=10 quality ≥ 98.5 % of WMMSE", "IC", "ic", 1, "pct_wmmse", 98.5),
-        ("cell-free 1x quality ≥ 100 %", "cell-free", "cellfree", 1, "pct_wmmse", 100.0),
-        ("cell-free 2x quality ≥ 100 %", "cell-free", "cellfree", 2, "pct_wmmse", 100.0),
-        ("cell-free 4x quality ≥ 99.5 %", "cell-free", "cellfree", 4, "pct_wmmse", 99.5),
-        ("MISO CG-4 1x quality ≥ 95 %", "MU-MISO CG-4", "miso", 1, "pct_wmmse", 95.0),
-        ("IC K=10 throughput ≥ 5x batched WMMSE", "IC", "ic", 1, "speedup_vs_wmmse_batched", 5.0),
-        *[
-            (
-                f"cell-free {f}x throughput ≥ 5x batched WMMSE",
-                "cell-free",
-                "cellfree",
-                f,
-                "speedup_vs_wmmse_batched",
-                5.0,
-            )
-            for f in FACTORS
-        ],
-        *[
-            (f"{s} 1x latency ≥ 100x WMMSE to convergence", s, w, 1, "speedup_vs_wmmse_single", 100.0)
-            for s, w in [("IC", "ic"), ("cell-free", "cellfree"), ("MU-MISO CG-4", "miso")]
-        ],
-        ("IC 4x (K=40) ≥ 95 %, trained at K=10", "IC", "ic", 4, "pct_wmmse", 95.0),
-        ("IC 4x (K=40) ≥ 95 %, trained on K 5-20 (second row)", "IC", "ic-range", 4, "pct_wmmse", 95.0),
-    ]
-    out = []
-    for label, scenario, weights, factor, key, threshold in checks:
-        row = get(scenario, weights, factor)
-        if row is None or row.get(key) is None:
-            continue
-        unit = "x" if key.startswith("speedup") else " %"
-        out.append({"target": label, "measured": f"{row[key]:.4g}{unit}", "met": row[key] >= threshold})
-    return out
 
 
 def best_time(fn: Callable[[], Any], reps: int) -> float:
