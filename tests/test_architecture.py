@@ -73,3 +73,13 @@ def test_shared_rooms_exist_with_a_docstring(room: str) -> None:
     assert ast.get_docstring(ast.parse(init.read_text())), (
         f"{init} needs a docstring saying what the room holds"
     )
+
+
+def test_no_module_over_400_lines() -> None:
+    long = [
+        f"{path.relative_to(ROOT)} ({n} lines)"
+        for folder in (*PACKAGES, "benchmarks", "scripts", "examples")
+        for path in (ROOT / folder).rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 400
+    ]
+    assert not long, "split these modules by concern: " + ", ".join(long)

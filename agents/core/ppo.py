@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from agents.core.base import Learner, LearnerConfig
+from agents.core.env_factory import EnvFactory
 
 
 @dataclass
@@ -157,7 +158,7 @@ class PPO(Learner):
 
     Config = PPOConfig
 
-    def __init__(self, cfg: PPOConfig, env: Any, seed: int, device: str = "cpu") -> None:
+    def __init__(self, cfg: PPOConfig, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)
         self.value_normalizer = ValueNorm().to(device) if cfg.value_norm else None
         self.num_updates = 0

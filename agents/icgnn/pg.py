@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import distributions as D
 
+from agents.core.env_factory import EnvFactory
 from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
 from agents.icgnn.unsupervised import UnsupervisedConfig, UnsupervisedICGNN, graph_inputs
 from envs.wireless.common import objective
@@ -46,7 +47,7 @@ class PolicyGradientICGNN(UnsupervisedICGNN):
     Config = PolicyGradientConfig
     head_factor = 2
 
-    def __init__(self, cfg: Any, env: Any, seed: int, device: str = "cpu") -> None:
+    def __init__(self, cfg: PolicyGradientConfig, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         if cfg.distribution not in ("beta", "gaussian"):
             raise ValueError(f"distribution must be 'beta' or 'gaussian', got {cfg.distribution!r}")
         if cfg.baseline not in ("per_network", "running_mean"):

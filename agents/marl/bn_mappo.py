@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.core.env_factory import EnvFactory
 from agents.core.ppo import PPO, PPOConfig
 from agents.core.seeding import derive_seed
 from envs.marl.exact import price_of_anarchy
@@ -86,7 +87,7 @@ class BNMAPPO(PPO):
     action_spaces = ("discrete",)
     env_kinds = ("parallel",)
 
-    def __init__(self, cfg: BNMAPPOConfig, env: Any, seed: int, device: str = "cpu") -> None:
+    def __init__(self, cfg: BNMAPPOConfig, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)
         if env.cfg.kind != "parallel":
             raise ValueError(

@@ -226,7 +226,12 @@ class N2NLearner(Learner):
         }
 
     def _remember(
-        self, env: Any, action: torch.Tensor, reward: float, info: dict[str, Any], stage: int
+        self,
+        env: N2NRemovalEnv | N2NShrinkEnv,
+        action: torch.Tensor,
+        reward: float,
+        info: dict[str, Any],
+        stage: int,
     ) -> None:
         if info["degenerate"]:
             return

@@ -13,6 +13,7 @@ import torch
 from agents.core.base import SplitError
 from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
 from envs.classifier import ClassifierTrainer, classification_metrics
+from envs.noise_mask.env import NoiseMaskEnv
 from policies.beta_mask import BetaMaskPolicy
 
 OBJECTIVES = ("reinforce", "paper")
@@ -21,7 +22,7 @@ SAVED_WEIGHTS = {"baseline": "baseline", "heated": "pretrain", "heated_finetuned
 
 
 def joint_step(
-    env: Any,
+    env: NoiseMaskEnv,
     policy: BetaMaskPolicy,
     policy_optimizer: torch.optim.Optimizer,
     baseline: RunningMeanBaseline,
@@ -124,7 +125,7 @@ def few_shot_indices(labels: torch.Tensor, shots: int, seed: int) -> torch.Tenso
     return torch.from_numpy(np.sort(np.concatenate(chosen))).long()
 
 
-def evaluate_split(env: Any, trainer: ClassifierTrainer, split: str) -> dict[str, float]:
+def evaluate_split(env: NoiseMaskEnv, trainer: ClassifierTrainer, split: str) -> dict[str, float]:
     """Mask-free metrics of ``trainer``'s classifier on ``env.splits[split]``."""
     obs, labels = env.splits[split]
     logits = trainer.predict(env.normalize(obs))
@@ -132,7 +133,7 @@ def evaluate_split(env: Any, trainer: ClassifierTrainer, split: str) -> dict[str
 
 
 def held_classifier_metrics(
-    env: Any,
+    env: NoiseMaskEnv,
     phases: list[tuple[int, str]],
     phase_index: int,
     weights: dict[str, dict[str, torch.Tensor]],
@@ -170,7 +171,9 @@ def held_classifier_metrics(
 
 
 @torch.no_grad()
-def masked_accuracy(env: Any, trainer: ClassifierTrainer, policy: BetaMaskPolicy, split: str) -> float:
+def masked_accuracy(
+    env: NoiseMaskEnv, trainer: ClassifierTrainer, policy: BetaMaskPolicy, split: str
+) -> float:
     """Accuracy under masks drawn from the unconditional base Beta (the official in-training evaluation)."""
     obs, labels = env.splits[split]
     masks = policy.base_distribution().sample((len(labels),)).view(len(labels), policy.grid, policy.grid)

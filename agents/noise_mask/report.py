@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from envs.noise_mask.env import NoiseMaskEnv
+
 METRICS = ("accuracy", "precision", "recall", "f1", "balanced_accuracy", "roc_auc")
 HEADERS = ("accuracy", "precision", "recall", "F1", "balanced acc.", "ROC-AUC")
 
@@ -69,7 +71,7 @@ def _table(
 
 
 def build_report(
-    results: dict[str, Any], cfg: Any, env: Any, complete: bool, plan_steps: int
+    results: dict[str, Any], cfg: Any, env: NoiseMaskEnv, complete: bool, plan_steps: int
 ) -> dict[str, Any]:
     """JSON-able summary plus ``markdown`` for ``finish()``."""
     n = len(results)

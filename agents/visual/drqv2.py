@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from agents.core.base import Learner, LearnerConfig
+from agents.core.env_factory import EnvFactory
 from agents.core.replay import ReplayBuffer
 from agents.core.seeding import derive_seed, generator_state, set_generator_state
 from policies.vision import Actor, Critic, Encoder, RandomShiftsAug, schedule
@@ -73,7 +74,7 @@ class DrQV2(Learner):
     observation_spaces = ("image", "vector", "dict")
     action_spaces = ("box",)
 
-    def __init__(self, cfg: DrQV2Config, env: Any, seed: int, device: str = "cpu") -> None:
+    def __init__(self, cfg: DrQV2Config, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         super().__init__(cfg, env, seed, device)
         self.envs = self._make_vector_env(derive_seed(seed, "train"))
         obs_space, act_space = self.envs.single_observation_space, self.envs.single_action_space

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from agents.core.env_factory import EnvFactory
 from agents.visual.drqv2 import DrQV2, DrQV2Config
 from agents.visual.perturb import (
     DormantMeter,
@@ -92,7 +93,7 @@ class Mentor(DrQV2):
 
     Config = MentorConfig
 
-    def __init__(self, cfg: MentorConfig, env: Any, seed: int, device: str = "cpu") -> None:
+    def __init__(self, cfg: MentorConfig, env: EnvFactory, seed: int, device: str = "cpu") -> None:
         choices = {
             "backbone": ("moe", "mlp"),
             "perturb": ("task", "random", "none"),
