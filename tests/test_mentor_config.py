@@ -10,6 +10,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from agents.core.config import CONF_DIR, available, compose_run_config
+from agents.core.precheck import add_or_override
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "mentor.md"
 
@@ -34,6 +35,7 @@ def _hydra():
 
 
 def _compose(overrides: list[str]):
+    overrides = [add_or_override(arg) for arg in overrides]  # as the command line's pre-check does
     return compose_run_config(compose(config_name="config", overrides=overrides), overrides)
 
 

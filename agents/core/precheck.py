@@ -50,7 +50,7 @@ def preflight(argv: list[str]) -> list[str]:
         argv = [*argv, f"agent={_default_agent(choices['env'])}"]
         choices["agent"] = [argv[-1].partition("=")[2]]
     argv = _absolute_overrides_path(argv)
-    argv = [_add_or_override(arg) for arg in argv]
+    argv = [add_or_override(arg) for arg in argv]
     if "env" in choices:
         obs_values = _values(argv, "obs") or [None]
         for env in choices["env"]:
@@ -60,7 +60,8 @@ def preflight(argv: list[str]) -> list[str]:
     return argv
 
 
-def _add_or_override(arg: str) -> str:
+def add_or_override(arg: str) -> str:
+    """``agent.<key>=v`` as ``++agent.<key>=v`` (set whether or not the agent yaml names the key)."""
     name, sep, _ = arg.partition("=")
     return f"++{arg}" if sep and name.startswith("agent.") else arg
 
