@@ -30,29 +30,8 @@ import torch
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
 from agents.runtime.checkpoint import save_checkpoint
+from benchmarks.n2n_settings import CPU, QUICK
 from envs.compression import env_id
-
-CPU = dict(
-    width=0.125,
-    image_size=16,
-    image_channels=1,
-    teacher_epochs=20,
-    student_epochs=3,
-    student_lr=1e-3,
-    batch_size=64,
-    min_outputs=4,
-)
-QUICK = dict(
-    width=0.0625,
-    image_size=8,
-    image_channels=1,
-    teacher_epochs=3,
-    student_epochs=1,
-    train_subset=300,
-    val_subset=150,
-    batch_size=64,
-    min_outputs=2,
-)
 
 
 def factory(arch: str, kwargs: dict[str, Any]) -> EnvFactory:

@@ -27,19 +27,10 @@ import torch
 
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
+from benchmarks.n2n_settings import CPU
 from envs.compression import TEACHERS, env_id
 
 ROOT = Path(__file__).resolve().parents[1]
-CPU = dict(
-    width=0.125,
-    image_size=16,
-    image_channels=1,
-    teacher_epochs=20,
-    student_epochs=3,
-    student_lr=1e-3,
-    batch_size=64,
-    min_outputs=4,
-)
 
 
 def run(

@@ -38,6 +38,8 @@ import torch
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
 from benchmarks.n2n_figures import figure
+from benchmarks.n2n_settings import CPU
+from benchmarks.n2n_settings import QUICK as SHARED_QUICK
 from envs.classifier import FitConfig, accuracy, fit
 from envs.compression import env_id
 from envs.compression.baselines import l1_prune_to, random_student, uniform_width_spec
@@ -45,27 +47,7 @@ from envs.compression.core import CompressionCore
 from envs.compression.network import build, count_params
 
 ROOT = Path(__file__).resolve().parents[1]
-CPU = dict(
-    width=0.125,
-    image_size=16,
-    image_channels=1,
-    teacher_epochs=20,
-    student_epochs=3,
-    student_lr=1e-3,
-    batch_size=64,
-    min_outputs=4,
-)
-QUICK = dict(
-    width=0.0625,
-    image_size=8,
-    image_channels=1,
-    teacher_epochs=3,
-    student_epochs=1,
-    train_subset=200,
-    val_subset=150,
-    batch_size=64,
-    min_outputs=2,
-)
+QUICK = {**SHARED_QUICK, "train_subset": 200}  # fewer images: a harder task
 
 
 def finetune_config(core: CompressionCore, n2n: N2NConfig) -> FitConfig:

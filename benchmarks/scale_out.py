@@ -28,27 +28,7 @@ from typing import Any
 
 import numpy as np
 
-CPU = dict(
-    width=0.125,
-    image_size=16,
-    image_channels=1,
-    teacher_epochs=20,
-    student_epochs=3,
-    student_lr=1e-3,
-    batch_size=64,
-    min_outputs=4,
-)
-QUICK = dict(
-    width=0.0625,
-    image_size=8,
-    image_channels=1,
-    teacher_epochs=3,
-    student_epochs=1,
-    train_subset=300,
-    val_subset=150,
-    batch_size=64,
-    min_outputs=2,
-)
+from benchmarks.n2n_settings import CPU, QUICK
 
 
 def _specs(env: Any, n: int, seed: int) -> list:
