@@ -90,14 +90,7 @@ def run_one(variant: str, task: str, seed: int, args: argparse.Namespace, root: 
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         done.write_text(f"{time.perf_counter() - start:.1f}")
-    episodes = [json.loads(line) for p in out.rglob("eval.jsonl") for line in p.read_text().splitlines()]
-    curve: dict[int, list] = {}
-    for e in episodes:
-        curve.setdefault(int(e["step"]), []).append((float(e.get("success", 0.0)), float(e["return"])))
-    points = [
-        (s, float(np.mean([v[0] for v in vs])), float(np.mean([v[1] for v in vs])))
-        for s, vs in sorted(curve.items())
-    ]
+    points = eval_curve(out)
     return {
         "variant": variant,
         "task": task,
@@ -162,6 +155,18 @@ def progress(root: Path) -> list[dict]:
             }
         )
     return out
+
+
+def eval_curve(out: Path) -> list[tuple[int, float, float]]:
+    """(step, mean success, mean return) per evaluation, from every ``eval.jsonl`` under ``out``."""
+    episodes = [json.loads(line) for p in out.rglob("eval.jsonl") for line in p.read_text().splitlines()]
+    curve: dict[int, list] = {}
+    for e in episodes:
+        curve.setdefault(int(e["step"]), []).append((float(e.get("success", 0.0)), float(e["return"])))
+    return [
+        (s, float(np.mean([v[0] for v in vs])), float(np.mean([v[1] for v in vs])))
+        for s, vs in sorted(curve.items())
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

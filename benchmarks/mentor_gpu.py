@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.mentor import iqm_ci, plot_curves
+from benchmarks.mentor import eval_curve, iqm_ci, plot_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 AGENTS = {"mentor": ["agent=mentor"], "drqv2": ["agent=drqv2", "env.kwargs.camera=mentor"]}
@@ -98,14 +98,7 @@ def run_one(agent: str, task: str, seed: int, args: argparse.Namespace) -> dict:
                 raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         done.write_text(f"{time.perf_counter() - start:.1f}")
     wall = float(done.read_text())
-    episodes = [json.loads(line) for p in out.rglob("eval.jsonl") for line in p.read_text().splitlines()]
-    curve: dict[int, list] = {}
-    for e in episodes:
-        curve.setdefault(int(e["step"]), []).append((float(e.get("success", 0.0)), float(e["return"])))
-    points = [
-        (s, float(np.mean([v[0] for v in vs])), float(np.mean([v[1] for v in vs])))
-        for s, vs in sorted(curve.items())
-    ]
+    points = eval_curve(out)
     logs = [r for p in out.rglob("metrics.csv") for r in csv.DictReader(p.open())]
     logged = [float(r["charts/frames_per_s"]) for r in logs if r.get("charts/frames_per_s")]
     steps = max([int(r["step"]) for r in logs] + [p[0] for p in points] + [0])

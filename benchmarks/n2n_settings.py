@@ -26,3 +26,15 @@ QUICK: dict[str, Any] = dict(
     batch_size=64,
     min_outputs=2,
 )
+#: Seconds-long scale for tests: a 1-epoch teacher and students on 120 training images.
+TINY: dict[str, Any] = dict(
+    width=0.0625,
+    image_size=8,
+    image_channels=1,
+    teacher_epochs=1,
+    student_epochs=1,
+    train_subset=120,
+    val_subset=60,
+    batch_size=64,
+    min_outputs=2,
+)

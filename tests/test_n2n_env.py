@@ -13,21 +13,10 @@ from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401 - registers the ids
+from benchmarks.n2n_settings import TINY
 from envs.compression.core import CompressionConfig, CompressionCore, get_core
 from envs.compression.pool import LocalPool, SerialPool, make_pool
 from envs.compression.teachers import teacher_cache_path
-
-TINY = dict(
-    width=0.0625,
-    image_size=8,
-    image_channels=1,
-    teacher_epochs=1,
-    student_epochs=1,
-    train_subset=120,
-    val_subset=60,
-    batch_size=64,
-    min_outputs=2,
-)
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,8 @@ import torch
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.n2n.learner import N2NConfig, N2NLearner
 from agents.runtime.checkpoint import load_checkpoint, save_checkpoint
+from benchmarks.n2n_settings import TINY
 from envs.compression import load_student
-
-TINY = dict(
-    width=0.0625,
-    image_size=8,
-    image_channels=1,
-    teacher_epochs=1,
-    student_epochs=1,
-    train_subset=120,
-    val_subset=60,
-    batch_size=64,
-    min_outputs=2,
-)
 
 
 @pytest.fixture(scope="module")

@@ -20,20 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.n2n_settings import TINY
 from envs.compression.pool import PoolError, check_ray_address
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(
-    width=0.0625,
-    image_size=8,
-    image_channels=1,
-    teacher_epochs=1,
-    student_epochs=1,
-    train_subset=120,
-    val_subset=60,
-    batch_size=64,
-    min_outputs=2,
-)
 
 
 def _free_port() -> int:
