@@ -153,6 +153,7 @@ class DAGGenerator(nn.Module):
         temperature: τ of Gumbel-Sinkhorn and Gumbel-Softmax (1.0).
         noise_factor: scale of the Gumbel noise on the ordering (1.0).
         sinkhorn_iters: log-space Sinkhorn iterations (20).
+        edge_prior: initial probability that an edge is present (``None``: PyTorch's default init, ≈ ½).
     """
 
     def __init__(
@@ -163,6 +164,7 @@ class DAGGenerator(nn.Module):
         temperature: float = 1.0,
         noise_factor: float = 1.0,
         sinkhorn_iters: int = 20,
+        edge_prior: float | None = None,
     ) -> None:
         super().__init__()
         if temperature <= 0:
@@ -178,6 +180,15 @@ class DAGGenerator(nn.Module):
             nn.Linear(context_dim, hidden), nn.ReLU(), nn.Linear(hidden, 2 * n_agents**2)
         )
         self.register_buffer("mask", strict_upper(n_agents))
+        if edge_prior is not None:
+            if not 0.0 < edge_prior < 1.0:
+                raise ValueError(f"edge_prior must be in (0, 1), got {edge_prior}")
+            last = self.edge_net[-1]
+            with torch.no_grad():
+                last.weight.mul_(0.01)
+                bias = last.bias.view(n_agents, n_agents, 2)
+                bias.zero_()
+                bias[..., 0] = float(np.log(edge_prior / (1.0 - edge_prior)))
 
     def logits(self, context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, n, n) log_alpha = logsigmoid(permutation logits) and (B, n, n, 2) edge logits."""

@@ -37,6 +37,22 @@ def test_samples_are_dags_with_consistent_order() -> None:
     assert open_ratio(fixed_dag("full", 3, 5).adj) == 1.0 and open_ratio(fixed_dag("empty", 3, 5).adj) == 0.0
 
 
+def test_edge_prior_sets_the_initial_open_ratio_and_keeps_the_context_path() -> None:
+    torch.manual_seed(3)
+    ctx = torch.randn(4000, 6)
+    with torch.no_grad():
+        official = open_ratio(DAGGenerator(6, 4).sample(ctx).adj).item()
+        dense = DAGGenerator(6, 4, edge_prior=0.95)
+        assert abs(open_ratio(dense.sample(ctx).adj).item() - 0.95) < 0.02
+    assert 0.3 < official < 0.7  # PyTorch's init: each edge ≈ ½
+    _, edge_logits = dense.logits(ctx[:8])
+    edge_logits[..., 0].sum().backward()
+    assert dense.edge_net[0].weight.grad.abs().sum() > 0  # still context-conditioned and trainable
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="edge_prior"):
+            DAGGenerator(6, 4, edge_prior=bad)
+
+
 def test_deterministic_mode_is_repeatable_and_context_dependent() -> None:
     torch.manual_seed(1)
     gen = DAGGenerator(context_dim=3, n_agents=4)

@@ -55,6 +55,9 @@ class BNMAPPOConfig(PPOConfig):
     temperature: float = 1.0
     noise_factor: float = 1.0
     sinkhorn_iters: int = 20
+    # Initial P(edge present) of the learned DAG (issue 15: start dense, as the sparsity schedule does);
+    # None → PyTorch init, ≈ ½ per edge (official code).
+    edge_prior: float | None = 0.99
 
 
 def sparsity_schedule(update: int, total_updates: int, alpha0: float, alpha_max: float, num_decay: int = 40):
@@ -113,6 +116,7 @@ class BNMAPPO(PPO):
             "temperature": cfg.temperature,
             "noise_factor": cfg.noise_factor,
             "sinkhorn_iters": cfg.sinkhorn_iters,
+            "edge_prior": cfg.edge_prior,
         }
         self.policy = BayesNetJointPolicy(
             self.n_agents,
