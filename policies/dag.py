@@ -18,6 +18,9 @@ we do not copy). Convention: ``P[i, a] = 1`` means agent ``a`` sits at position 
 :meth:`DAGGenerator.relax` recomputes the straight-through relaxation of a *stored* sample from its saved
 Gumbel noise: its value is exactly the stored hard DAG and its gradient reaches the generator. BN-MAPPO uses
 it to evaluate the PPO ratio on the rollout's DAG (the official code re-samples a second DAG instead).
+
+``edge_prior`` sets the initial probability of every edge (BN-MAPPO starts at 0.99, issue 15; ``None``
+keeps PyTorch's initialisation, ≈ ½ per edge, as the official code).
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ def _learner(env_id: str = "pgsuite/Coordination-v0", seed: int = 0, **kw) -> BN
 
 def test_ratio_uses_the_rollouts_dag() -> None:
     torch.manual_seed(0)
-    learner = _learner(graph="learned", anneal=True)
+    # edge_prior 0.5: with the dense default every sampled edge can be present, so |open_ratio − 1| = 0
+    # and the penalty's gradient is exactly zero; half-open DAGs exercise the path.
+    learner = _learner(graph="learned", anneal=True, edge_prior=0.5)
     batch, metrics = learner.collect_rollout()
     assert 0.0 <= metrics["charts/open_ratio"] <= 1.0
     out = learner.evaluate_minibatch(batch)
