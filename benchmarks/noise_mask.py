@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,6 +29,7 @@ from agents.noise_mask.report import mean_std, paired
 
 TASKS: dict[str, list[int]] = {"digits": [], "digits-unseen": [5, 6, 7, 8, 9]}
 METRICS = ("accuracy", "f1", "balanced_accuracy", "roc_auc")
+RAW = "docs/results/raw/noise_mask_per_seed.json"
 
 
 def run_task(task: str, objective: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -121,10 +123,12 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int, default=3)
     parser.add_argument("--transfer-epochs", type=int, default=30)
     parser.add_argument("--few-shot", type=int, default=5)
-    parser.add_argument("--json", default=None, help="also write the raw per-seed results here")
+    parser.add_argument(
+        "--raw", default=RAW, help="per-seed results (macro and per-class), written after each task"
+    )
     args = parser.parse_args()
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = {"args": vars(args), "tasks": {}}
     print(
         f"noise mask benchmark: {args.seeds} seeds, {args.image_size} px, pretrain {args.pretrain_epochs} + "
         f"finetune {args.finetune_epochs} epochs, baseline {args.pretrain_epochs + args.finetune_epochs} "
@@ -139,10 +143,9 @@ def main() -> None:
         )
         print(report(task, runs, args.seeds))
         print(f"(baseline identical across objectives, as pairing requires: {same})\n")
-        raw[task] = {o: r for o, r in runs.items()}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(raw, f, indent=1)
+        raw["tasks"][task] = {o: r for o, r in runs.items()}
+        Path(args.raw).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.raw).write_text(json.dumps(raw, indent=1) + "\n")  # after each task: a partial run keeps it
 
 
 if __name__ == "__main__":
