@@ -65,6 +65,7 @@ def write_results(raw: dict[str, Any], out: str, raw_path: str) -> dict[str, Any
     """Summaries with CIs -> ``docs/results/raw/noise_mask_summary.json``; side-by-side rows -> ``out``."""
     summary = summarize(raw)
     summary_path = Path(raw_path).with_name("noise_mask_summary.json")
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_path.write_text(json.dumps(summary, indent=1) + "\n")
     a = raw["args"]
     budgets = {
