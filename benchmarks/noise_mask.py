@@ -84,7 +84,7 @@ def write_results(raw: dict[str, Any], out: str, raw_path: str) -> dict[str, Any
         seeds=f"root seed {a['seed']}, replicates 0-{a['seeds'] - 1} (derive_seed), the same for every model",
         budgets=budgets,
         machine=raw.get("machine") or machine_description(),
-        command="python -m benchmarks.noise_mask" + ("" if a["seeds"] == 5 else f" --seeds {a['seeds']}"),
+        command=command(a),
         description=(
             "Test-split scores, mean over seeds [95 % Student-t CI]. `baseline`: no mask, equal total "
             "epochs, same initial weights and data order; `reinforce` (default) / `paper`: heated + "
@@ -104,7 +104,15 @@ def write_results(raw: dict[str, Any], out: str, raw_path: str) -> dict[str, Any
     return summary
 
 
-def main() -> None:
+def command(args: dict[str, Any]) -> str:
+    """The command line that reproduces a run with ``args`` (flags for the non-default values only)."""
+    defaults = vars(build_parser().parse_args([]))
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in args.items() if k in defaults and v != defaults[k]]
+    return " ".join(["python -m benchmarks.noise_mask", *flags])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (``command`` rebuilds a run's flags from it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0, help="root seed (replicate seeds derive from it)")
@@ -120,7 +128,11 @@ def main() -> None:
     )
     parser.add_argument("--out", default="docs/results/noise_mask.json", help="the docs results file")
     parser.add_argument("--from-raw", action="store_true", help="no training: rebuild the tables from --raw")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     if args.from_raw:
         raw = json.loads(Path(args.raw).read_text())
     else:
