@@ -9,7 +9,7 @@ Every summary also carries a 95 % confidence interval of the mean over seeds (``
 a Student-t interval, mean ± t(0.975, n − 1) · s / √n, for the absolute metrics and for the paired
 differences (issue 19). A t-interval, not a percentile bootstrap: with the few seeds a run has (3-5), the
 bootstrap's resamples take at most a handful of distinct values and its interval is too narrow (its
-coverage of a normal mean at n = 5 is about 85 % instead of 95 %); the t-interval is exact for normal
+coverage of a normal mean at n = 5 is 83 % instead of 95 %, simulated); the t-interval is exact for normal
 per-seed scores. Per-class precision / recall / F1 (``per_class`` of each row) get the same summaries,
 class by class.
 """
