@@ -8,10 +8,10 @@ mean ± std over replicates (sample std, ddof 1), and the paired rows give the p
 Every summary also carries a 95 % confidence interval of the mean over seeds (``ci_low``, ``ci_high``):
 a Student-t interval, mean ± t(0.975, n − 1) · s / √n, for the absolute metrics and for the paired
 differences (issue 19). A t-interval, not a percentile bootstrap: with the few seeds a run has (3-5), the
-bootstrap's resamples take at most a handful of distinct values and its interval is too narrow (its
-coverage of a normal mean at n = 5 is 83 % instead of 95 %, simulated); the t-interval is exact for normal
-per-seed scores. Per-class precision / recall / F1 (``per_class`` of each row) get the same summaries,
-class by class.
+bootstrap's interval is too narrow (it spreads like the plug-in std, low by √((n − 1)/n), with normal
+rather than t quantiles; its coverage of a normal mean at n = 5 is 83 % instead of 95 %, simulated); the
+t-interval is exact for normal per-seed scores. Per-class precision / recall / F1 (``per_class`` of each
+row) get the same summaries, class by class.
 """
 
 from __future__ import annotations
