@@ -61,7 +61,9 @@ def run_task(task: str, objective: str, args: argparse.Namespace) -> dict[str, A
     return {"results": learner.results, "seconds": seconds}
 
 
-def write_results(raw: dict[str, Any], out: str, raw_path: str) -> dict[str, Any]:
+def write_results(
+    raw: dict[str, Any], out: str, raw_path: str, extra_notes: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Summaries with CIs -> ``docs/results/raw/noise_mask_summary.json``; side-by-side rows -> ``out``."""
     summary = summarize(raw)
     summary_path = Path(raw_path).with_name("noise_mask_summary.json")
@@ -87,13 +89,15 @@ def write_results(raw: dict[str, Any], out: str, raw_path: str) -> dict[str, Any
         command=command(a),
         description=(
             "Test-split scores, mean over seeds [95 % Student-t CI]. `baseline`: no mask, equal total "
-            "epochs, same initial weights and data order; `reinforce` (default) / `paper`: heated + "
-            "fine-tuned with that objective. Δ columns: paired per-seed differences with their t-interval. "
-            "Intervals are clipped to the metric's range. "
-            "`main`: the seen classes; `transfer`: few-shot transfer to the held-out classes."
+            "epochs, same initial weights and data order; `reinforce` (default) / `paper`: the noise mask "
+            "with that objective. `main` (seen classes): heated + fine-tuned vs baseline; `transfer` "
+            "(held-out classes): a new head few-shot fine-tuned from the heated vs the baseline weights. "
+            "Δ columns: paired per-seed differences with their t-interval. Intervals are clipped to the "
+            "metric's range."
         ),
         notes=[
             *notes(summary),
+            *extra_notes,
             "Per seed, macro and per-class precision / recall / F1: the first file below.",
         ],
         raw=[f"results/raw/{Path(raw_path).name}", f"results/raw/{summary_path.name}"],
@@ -128,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", default="docs/results/noise_mask.json", help="the docs results file")
     parser.add_argument("--from-raw", action="store_true", help="no training: rebuild the tables from --raw")
+    parser.add_argument("--note", action="append", default=[], help="a line for the results' notes")
     return parser
 
 
@@ -137,7 +142,7 @@ def main() -> None:
         raw = json.loads(Path(args.raw).read_text())
     else:
         raw = train(args)
-    summary = write_results(raw, args.out, args.raw)
+    summary = write_results(raw, args.out, args.raw, tuple(args.note))
     print(markdown(rows(summary)))
     print("\n".join(notes(summary)))
 
@@ -146,7 +151,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     """Every (task, objective) on the same seeds; the per-seed file is rewritten after each task."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
     raw: dict[str, Any] = {
-        "args": {k: v for k, v in vars(args).items() if k not in ("raw", "out", "from_raw")},
+        "args": {k: v for k, v in vars(args).items() if k not in ("raw", "out", "from_raw", "note")},
         "machine": machine_description(),
         "load_average": {"start": list(os.getloadavg())},
         "tasks": {},
