@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -34,7 +35,6 @@ from benchmarks.make_docs import machine_description, write_result
 from benchmarks.noise_mask_table import markdown, notes, rows, summarize
 
 TASKS: dict[str, list[int]] = {"digits": [], "digits-unseen": [5, 6, 7, 8, 9]}
-METRICS = ("accuracy", "f1", "balanced_accuracy", "roc_auc")
 RAW = "docs/results/raw/noise_mask_per_seed.json"
 
 
@@ -68,7 +68,7 @@ def write_results(
     summary = summarize(raw)
     summary_path = Path(raw_path).with_name("noise_mask_summary.json")
     summary_path.parent.mkdir(parents=True, exist_ok=True)
-    summary_path.write_text(json.dumps(summary, indent=1) + "\n")
+    summary_path.write_text(json.dumps(_null_nan(summary), indent=1, allow_nan=False) + "\n")
     a = raw["args"]
     budgets = {
         "image_size": a["image_size"],
@@ -106,6 +106,15 @@ def write_results(
         **({"load_average": raw["load_average"]} if "load_average" in raw else {}),
     )
     return summary
+
+
+def _null_nan(value: Any) -> Any:
+    """``value`` with NaN (an undefined p-value or interval) as ``None``, so the file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _null_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_null_nan(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def command(args: dict[str, Any]) -> str:

@@ -159,7 +159,9 @@ def test_benchmark_summary_rows_and_results_file(tmp_path):
     assert result["protocol"]["budgets"]["baseline_epochs"] == 18 and "machine" in result["protocol"]
     assert result["command"] == "python -m benchmarks.noise_mask --seeds 3"  # only non-default flags
     assert "digits / main: classes where the objectives' F1 95 % CIs do not overlap: 7" in result["notes"]
-    saved = json.loads((tmp_path / "raw" / "noise_mask_summary.json").read_text())
+    strict = {"parse_constant": lambda name: pytest.fail(f"{name} in a results file: not strict JSON")}
+    saved = json.loads((tmp_path / "raw" / "noise_mask_summary.json").read_text(), **strict)
+    assert saved["digits"]["main"]["paired"]["paper - baseline"]["macro"]["accuracy"]["p_value"] is None
     assert saved["digits-unseen"]["transfer"]["macro"]["accuracy"]["paper"]["ci_low"] == 0.5
 
 
