@@ -8,15 +8,22 @@ Two tasks on scikit-learn's digits (no download):
 
 Both objectives run on the same seeds: ``reinforce`` (default: per-sample rewards, baseline) and ``paper``
 (mean LSE × CE, the official code). Each seed's baseline uses the same initial weights and data order as its
-noise-mask run, so comparisons are paired: the script prints mean ± std, per-seed differences with wins and
-a paired t-test, and the ratio noise mask / baseline measured in this run.
+noise-mask run, so comparisons are paired. Outputs (issue 19): per-seed macro and per-class precision /
+recall / F1 in ``docs/results/raw/noise_mask_per_seed.json``; means with 95 % Student-t intervals, paired
+differences (objective − baseline, paper − reinforce) with theirs, and the classes where the objectives' F1
+intervals do not overlap in ``docs/results/raw/noise_mask_summary.json``; the side-by-side table (macro
+metrics and per-class F1) in ``docs/results/noise_mask.json``. ``--from-raw`` rebuilds the tables from the
+per-seed file without training.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,10 +31,11 @@ import torch
 from agents.core.env_factory import EnvConfig, EnvFactory
 from agents.core.seeding import seed_everything
 from agents.noise_mask.learner import NoiseMaskConfig, NoiseMaskLearner
-from agents.noise_mask.report import mean_std, paired
+from benchmarks.make_docs import machine_description, write_result
+from benchmarks.noise_mask_table import markdown, notes, rows, summarize
 
 TASKS: dict[str, list[int]] = {"digits": [], "digits-unseen": [5, 6, 7, 8, 9]}
-METRICS = ("accuracy", "f1", "balanced_accuracy", "roc_auc")
+RAW = "docs/results/raw/noise_mask_per_seed.json"
 
 
 def run_task(task: str, objective: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -53,64 +61,71 @@ def run_task(task: str, objective: str, args: argparse.Namespace) -> dict[str, A
     return {"results": learner.results, "seconds": seconds}
 
 
-def _cell(stat: dict[str, float]) -> str:
-    return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
+def write_results(
+    raw: dict[str, Any], out: str, raw_path: str, extra_notes: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Summaries with CIs -> ``docs/results/raw/noise_mask_summary.json``; side-by-side rows -> ``out``."""
+    summary = summarize(raw)
+    summary_path = Path(raw_path).with_name("noise_mask_summary.json")
+    summary_path.parent.mkdir(parents=True, exist_ok=True)
+    summary_path.write_text(json.dumps(_null_nan(summary), indent=1, allow_nan=False) + "\n")
+    a = raw["args"]
+    budgets = {
+        "image_size": a["image_size"],
+        "pretrain_epochs": a["pretrain_epochs"],
+        "finetune_epochs": a["finetune_epochs"],
+        "baseline_epochs": a["pretrain_epochs"] + a["finetune_epochs"],
+        "transfer_epochs": a["transfer_epochs"],
+        "few_shot": a["few_shot"],
+    }
+    seconds = {f"{t}/{o}": round(r["seconds"]) for t, runs in raw["tasks"].items() for o, r in runs.items()}
+    write_result(
+        out,
+        f"Noise mask: paper vs default objective vs baseline, digits ({a['seeds']} seeds, paired, 95 % CIs)",
+        rows(summary),
+        seeds=f"root seed {a['seed']}, replicates 0-{a['seeds'] - 1} (derive_seed), the same for every model",
+        budgets=budgets,
+        machine=raw.get("machine") or machine_description(),
+        command=command(a),
+        description=(
+            "Test-split scores, mean over seeds [95 % Student-t CI]. `baseline`: no mask, equal total "
+            "epochs, same initial weights and data order; `reinforce` (default) / `paper`: the noise mask "
+            "with that objective. `main` (seen classes): heated + fine-tuned vs baseline; `transfer` "
+            "(held-out classes): a new head few-shot fine-tuned from the heated vs the baseline weights. "
+            "Δ columns: paired per-seed differences with their t-interval. Intervals are clipped to the "
+            "metric's range."
+        ),
+        notes=[
+            *notes(summary),
+            *extra_notes,
+            "Per seed, macro and per-class precision / recall / F1: the first file below.",
+        ],
+        raw=[f"results/raw/{Path(raw_path).name}", f"results/raw/{summary_path.name}"],
+        order=3,
+        wall_seconds=seconds,
+        **({"load_average": raw["load_average"]} if "load_average" in raw else {}),
+    )
+    return summary
 
 
-def report(task: str, runs: dict[str, dict[str, Any]], seeds: int) -> str:
-    """Markdown tables for one task: absolute metrics, then paired comparisons against the baseline."""
-    first = next(iter(runs.values()))["results"]
-    rows = [("baseline", "baseline", first)]
-    for objective, run in runs.items():
-        rows += [(f"heated + fine-tuned ({objective})", "heated_finetuned", run["results"])]
-    lines = [
-        f"### {task}: main task (test split, {seeds} seeds)",
-        "",
-        "| model | " + " | ".join(METRICS) + " |",
-        "|---" * (len(METRICS) + 1) + "|",
-    ]
-    for label, key, results in rows:
-        values = {m: mean_std(_values(results, key, m)) for m in METRICS}
-        lines.append(f"| {label} | " + " | ".join(_cell(values[m]) for m in METRICS) + " |")
-    lines += [
-        "",
-        "| paired vs baseline | metric | Δ mean ± std | wins | p (paired t) | ratio |",
-        "|---|---|---|---|---|---|",
-    ]
-    pairs = [("heated_finetuned", "baseline", "main")]
-    if TASKS[task]:
-        pairs.append(("transfer_heated", "transfer_baseline", "few-shot transfer"))
-    for row, base, label in pairs:
-        for objective, run in runs.items():
-            for m in ("accuracy", "f1"):
-                d = paired(run["results"], row, base, m)
-                ratio = (
-                    mean_std(_values(run["results"], row, m))["mean"]
-                    / mean_std(_values(run["results"], base, m))["mean"]
-                )
-                lines.append(
-                    f"| {label} ({objective}) | {m} | {d['mean']:+.4f} ± {d['std']:.4f} | "
-                    f"{d['wins']}/{d['n']} | {d['p_value']:.3g} | {ratio:.4f} |"
-                )
-    if TASKS[task]:
-        lines += ["", f"few-shot transfer (unseen classes {TASKS[task]}):", ""]
-        lines += ["| initialisation | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
-        trows = [("baseline", "transfer_baseline", first)]
-        trows += [(f"heated ({o})", "transfer_heated", r["results"]) for o, r in runs.items()]
-        for label, key, results in trows:
-            values = {m: mean_std(_values(results, key, m)) for m in METRICS}
-            lines.append(f"| {label} | " + " | ".join(_cell(values[m]) for m in METRICS) + " |")
-    lines.append("\nwall time: " + ", ".join(f"{o} {r['seconds']:.0f} s" for o, r in runs.items()))
-    return "\n".join(lines)
+def _null_nan(value: Any) -> Any:
+    """``value`` with NaN (an undefined p-value or interval) as ``None``, so the file is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _null_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_null_nan(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _values(results: dict[str, Any], key: str, metric: str) -> Any:
-    import numpy as np
+def command(args: dict[str, Any]) -> str:
+    """The command line that reproduces a run with ``args`` (flags for the non-default values only)."""
+    defaults = vars(build_parser().parse_args([]))
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in args.items() if k in defaults and v != defaults[k]]
+    return " ".join(["python -m benchmarks.noise_mask", *flags])
 
-    return np.array([res[key][metric] for res in results.values() if key in res], dtype=float)
 
-
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (``command`` rebuilds a run's flags from it)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0, help="root seed (replicate seeds derive from it)")
@@ -121,28 +136,51 @@ def main() -> None:
     parser.add_argument("--finetune-epochs", type=int, default=3)
     parser.add_argument("--transfer-epochs", type=int, default=30)
     parser.add_argument("--few-shot", type=int, default=5)
-    parser.add_argument("--json", default=None, help="also write the raw per-seed results here")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--raw", default=RAW, help="per-seed results (macro and per-class), written after each task"
+    )
+    parser.add_argument("--out", default="docs/results/noise_mask.json", help="the docs results file")
+    parser.add_argument("--from-raw", action="store_true", help="no training: rebuild the tables from --raw")
+    parser.add_argument("--note", action="append", default=[], help="a line for the results' notes")
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
+    if args.from_raw:
+        raw = json.loads(Path(args.raw).read_text())
+    else:
+        raw = train(args)
+    summary = write_results(raw, args.out, args.raw, tuple(args.note))
+    print(markdown(rows(summary)))
+    print("\n".join(notes(summary)))
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    """Every (task, objective) on the same seeds; the per-seed file is rewritten after each task."""
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = {
+        "args": {k: v for k, v in vars(args).items() if k not in ("raw", "out", "from_raw", "note")},
+        "machine": machine_description(),
+        "load_average": {"start": list(os.getloadavg())},
+        "tasks": {},
+    }
     print(
         f"noise mask benchmark: {args.seeds} seeds, {args.image_size} px, pretrain {args.pretrain_epochs} + "
         f"finetune {args.finetune_epochs} epochs, baseline {args.pretrain_epochs + args.finetune_epochs} "
-        f"epochs\n"
+        f"epochs",
+        flush=True,
     )
     for task in args.tasks.split(","):
-        runs = {o: run_task(task, o, args) for o in args.objectives.split(",")}
-        baselines = [r["results"] for r in runs.values()]
-        same = all(
-            all(b[s].get("baseline") == baselines[0][s].get("baseline") for s in baselines[0])
-            for b in baselines
+        raw["tasks"][task] = {o: run_task(task, o, args) for o in args.objectives.split(",")}
+        raw["load_average"]["end"] = list(os.getloadavg())
+        Path(args.raw).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.raw).write_text(json.dumps(raw, indent=1) + "\n")  # after each task: a partial run keeps it
+        print(
+            f"{task}: " + ", ".join(f"{o} {r['seconds']:.0f} s" for o, r in raw["tasks"][task].items()),
+            flush=True,
         )
-        print(report(task, runs, args.seeds))
-        print(f"(baseline identical across objectives, as pairing requires: {same})\n")
-        raw[task] = {o: r for o, r in runs.items()}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(raw, f, indent=1)
+    return raw
 
 
 if __name__ == "__main__":

@@ -298,3 +298,32 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[s
     else:  # some class absent from the evaluated split: AUC is undefined for it
         out["roc_auc"] = float("nan")
     return out
+
+
+def per_class_metrics(
+    logits: torch.Tensor, labels: torch.Tensor, classes: list[int] | None = None
+) -> dict[str, list[float]]:
+    """Per-class precision, recall, F1 and support (scikit-learn ``precision_recall_fscore_support``).
+
+    One entry per logit column ``0..k-1`` (a class absent from ``labels`` gets support 0 and, like a class
+    never predicted, 0 for the undefined ratios: ``zero_division=0``). ``classes`` names the columns in the
+    output's ``class`` list (e.g. the data set's original ids after re-indexing); default ``0..k-1``.
+    """
+    from sklearn import metrics as skm
+
+    k = logits.shape[1]
+    names = list(range(k)) if classes is None else [int(c) for c in classes]
+    if len(names) != k:
+        raise ValueError(f"classes names {len(names)} classes but the logits have {k} columns")
+    y = labels.cpu().numpy()
+    pred = logits.argmax(1).cpu().numpy()
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y, pred, labels=list(range(k)), zero_division=0
+    )
+    return {
+        "class": names,
+        "precision": [float(v) for v in precision],
+        "recall": [float(v) for v in recall],
+        "f1": [float(v) for v in f1],
+        "support": [int(v) for v in support],
+    }

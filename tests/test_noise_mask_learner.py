@@ -102,8 +102,15 @@ def test_finish_reports_table_figure_and_artifacts():
         "transfer_heated",
         "transfer_heated_minus_transfer_baseline",
     }
+    # per-class scores of the real models (issue 19): per seed, and summarised with 95 % intervals
+    per_class = out["per_seed"]["0"]["heated_finetuned"]["per_class"]
+    assert per_class["class"] == list(range(8)) and sum(per_class["support"]) > 0
+    assert out["per_seed"]["0"]["transfer_heated"]["per_class"]["class"] == [8, 9]
+    assert len(out["main_per_class"]["baseline"]["f1"]) == 8
+    assert len(out["transfer_per_class"]["transfer_heated_minus_transfer_baseline"]["f1"]) == 2
     md = out["markdown"]
     assert "heated + fine-tuned" in md and "Unseen-concept transfer" in md and "Δ paired" in md
+    assert "| class (F1) |" in md
     figure = out["figures"]["masks.png"]
     assert figure.dtype == torch.uint8 and figure.shape == (3 * 48, 4 * 48, 3)
     assert set(out["artifacts"]) == {"heated", "heated_finetuned", "baseline", "policy"}

@@ -116,7 +116,8 @@ class NoiseMaskLearner(Learner):
         self.phases = [(r, kind) for r in range(cfg.replicates) for kind in kinds]
         self.base_epochs = cfg.baseline_epochs or cfg.pretrain_epochs + cfg.finetune_epochs
         self.phase_index = 0
-        self.results: dict[str, dict[str, dict[str, float]]] = {}
+        # replicate -> row -> metrics (floats) and "per_class" (lists; see phases.evaluate_split)
+        self.results: dict[str, dict[str, dict[str, Any]]] = {}
         self.weights: dict[str, dict[str, torch.Tensor]] = {}
         self.figure: torch.Tensor | None = None
         self._sums: dict[str, float] = {}
@@ -267,18 +268,18 @@ class NoiseMaskLearner(Learner):
             self.weights["heated"] = self.averager.average()
             heated = env.new_trainer(env.num_classes, trainer.settings, 0)
             heated.model.load_state_dict(self.weights["heated"])
-            res["heated"] = evaluate_split(env, heated, "test")
+            res["heated"] = evaluate_split(env, heated, "test", per_class=True)
             if r == 0:
                 self.figure = torch.from_numpy(self._make_figure())
         elif kind in ("finetune", "baseline"):
             res["heated_finetuned" if kind == "finetune" else "baseline"] = evaluate_split(
-                env, trainer, "test"
+                env, trainer, "test", per_class=True
             )
             self.weights["heated_finetuned" if kind == "finetune" else "baseline"] = {
                 k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()
             }
         else:
-            res[kind] = evaluate_split(env, trainer, "unseen_test")
+            res[kind] = evaluate_split(env, trainer, "unseen_test", per_class=True)
         self.phase_index += 1
         self._start_phase()
 

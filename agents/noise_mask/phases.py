@@ -12,7 +12,7 @@ import torch
 
 from agents.core.base import SplitError
 from agents.core.reinforce import RunningMeanBaseline, reinforce_loss
-from envs.classifier import ClassifierTrainer, classification_metrics
+from envs.classifier import ClassifierTrainer, classification_metrics, per_class_metrics
 from envs.noise_mask.env import NoiseMaskEnv
 from policies.beta_mask import BetaMaskPolicy
 
@@ -125,11 +125,21 @@ def few_shot_indices(labels: torch.Tensor, shots: int, seed: int) -> torch.Tenso
     return torch.from_numpy(np.sort(np.concatenate(chosen))).long()
 
 
-def evaluate_split(env: NoiseMaskEnv, trainer: ClassifierTrainer, split: str) -> dict[str, float]:
-    """Mask-free metrics of ``trainer``'s classifier on ``env.splits[split]``."""
+def evaluate_split(
+    env: NoiseMaskEnv, trainer: ClassifierTrainer, split: str, per_class: bool = False
+) -> dict[str, Any]:
+    """Mask-free metrics of ``trainer``'s classifier on ``env.splits[split]``.
+
+    ``per_class=True`` adds ``per_class``: precision / recall / F1 / support per class, named by the data
+    set's original class ids (:func:`envs.classifier.per_class_metrics`; issue 19).
+    """
     obs, labels = env.splits[split]
-    logits = trainer.predict(env.normalize(obs))
-    return classification_metrics(logits.cpu(), labels)
+    logits = trainer.predict(env.normalize(obs)).cpu()
+    out: dict[str, Any] = classification_metrics(logits, labels)
+    if per_class:
+        classes = env.unseen_classes if split.startswith("unseen_") else env.seen_classes
+        out["per_class"] = per_class_metrics(logits, labels, classes)
+    return out
 
 
 def held_classifier_metrics(
