@@ -2,7 +2,7 @@
 
     python -m benchmarks.n2n_yardstick                        # low-data digits (20 images/class), 3 seeds
     python -m benchmarks.n2n_yardstick --train-subset 0       # the full digits training split
-    python -m benchmarks.n2n_yardstick --data animal_mnist    # Animal-MNIST (envs/data/animal_mnist.py)
+    python -m benchmarks.n2n_yardstick --data fashion_mnist   # Fashion-MNIST (envs/data/fashion_mnist.py)
     python -m benchmarks.n2n_yardstick --quick                # tiny settings, mechanics only (minutes)
 
 Same teacher (ResNet-34, width 1/8, trained once, seed 0), same data split and the same final recipe for
@@ -168,9 +168,12 @@ def main() -> None:
     )
     parser.add_argument("--train-subset", type=int, default=200, help="training images (0: all 1150)")
     parser.add_argument(
-        "--data", default="digits", choices=("digits", "animal_mnist"), help="data set (envs/data)"
+        "--data",
+        default="digits",
+        choices=("digits", "fashion_mnist", "animal_mnist"),
+        help="data set (envs/data)",
     )
-    parser.add_argument("--data-root", default=None, help="animal_mnist: folder with its two files")
+    parser.add_argument("--data-root", default=None, help="folder of the data files (default: the package's)")
     parser.add_argument("--n2n-steps", type=int, default=150, help="rollouts per N2N search (both stages)")
     parser.add_argument("--finetune-epochs", type=int, default=None, help="default: 10 x the KD epochs")
     parser.add_argument("--random-samples", type=int, default=5)

@@ -22,7 +22,7 @@ from envs.compression.reward import DEGENERATE_REWARD, constrained_reward, n2n_r
 from envs.compression.teachers import load_or_train_teacher
 
 #: Data sets whose loaders take ``size`` / ``channels`` (``image_size`` / ``image_channels`` below).
-RESIZABLE_DATA = ("digits", "animal_mnist")
+RESIZABLE_DATA = ("digits", "fashion_mnist", "animal_mnist")
 
 
 @dataclass
@@ -33,8 +33,8 @@ class CompressionConfig:
     width: float = 1.0  # channel multiplier of the teacher (1.0 = the paper's networks)
     data: str = "digits"
     data_root: str | None = None
-    image_size: int = 32  # digits / animal_mnist only: resized side length
-    image_channels: int = 3  # digits / animal_mnist only: 1 or 3
+    image_size: int = 32  # RESIZABLE_DATA only: resized side length
+    image_channels: int = 3  # RESIZABLE_DATA only: 1 or 3
     data_seed: int = 0  # seeds the train/val(/test) split
     train_subset: int | None = None  # seeded subset sizes (None = all)
     val_subset: int | None = None

@@ -1,4 +1,5 @@
-"""Animal-MNIST loader (issue 19, item 2) on small files written in the package's format."""
+"""Offline harder data sets (issue 19, item 2): Fashion-MNIST and Animal-MNIST loaders on small files written
+in their packages' formats."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from benchmarks.n2n_settings import TINY
 from envs.compression import env_id
 from envs.data import DataError, load_dataset
 from envs.data.animal_mnist import FILES
+from envs.data.fashion_mnist import DEBIAN_ROOT
 
 
 def _write(folder: Path, images: np.ndarray, labels: np.ndarray) -> Path:
@@ -67,3 +69,36 @@ def test_n2n_env_builds_on_animal_mnist(tmp_path: Path) -> None:
     core = fac.make(seed=0).unwrapped.core
     assert tuple(core.x_train.shape[1:]) == (1, TINY["image_size"], TINY["image_size"])
     assert core.num_classes == 10 and 0.0 <= core.teacher_test_acc <= 1.0
+
+
+def _idx(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) as a gzipped IDX file (the MNIST / Fashion-MNIST format)."""
+    header = bytes([0, 0, 8, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
+    with gzip.open(path.with_name(path.name + ".gz"), "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_fashion_mnist_keeps_the_official_split_and_resizes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    test_x = rng.integers(0, 256, (6, 28, 28))
+    _idx(tmp_path / "train-images-idx3-ubyte", rng.integers(0, 256, (20, 28, 28)))
+    _idx(tmp_path / "train-labels-idx1-ubyte", rng.integers(0, 10, 20))
+    _idx(tmp_path / "t10k-images-idx3-ubyte", test_x)
+    _idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(6))
+    ds = load_dataset("fashion_mnist", root=tmp_path, val_fraction=0.25)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (15, 5, 6) and ds.class_names[-1] == "boot"
+    np.testing.assert_allclose(ds.test.images[:, 0], test_x / 255.0, rtol=1e-6)
+    small = load_dataset("fashion_mnist", root=tmp_path, size=16, channels=3)
+    assert small.image_shape == (3, 16, 16)
+    _idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(5))  # 6 images, 5 labels
+    with pytest.raises(DataError, match="labels"):
+        load_dataset("fashion_mnist", root=tmp_path)
+    with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
+        load_dataset("fashion_mnist", root=tmp_path / "empty")
+
+
+@pytest.mark.skipif(not DEBIAN_ROOT.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
+def test_fashion_mnist_from_the_debian_package() -> None:
+    ds = load_dataset("fashion_mnist", size=16)
+    assert (len(ds.train) + len(ds.val), len(ds.test), ds.image_shape) == (60000, 10000, (1, 16, 16))
+    assert np.bincount(ds.test.labels).tolist() == [1000] * 10
