@@ -173,6 +173,7 @@ def main() -> None:
         choices=("digits", "fashion_mnist", "animal_mnist"),
         help="data set (envs/data)",
     )
+    parser.add_argument("--val-subset", type=int, default=None, help="validation images (default: all)")
     parser.add_argument("--data-root", default=None, help="folder of the data files (default: the package's)")
     parser.add_argument("--n2n-steps", type=int, default=150, help="rollouts per N2N search (both stages)")
     parser.add_argument("--finetune-epochs", type=int, default=None, help="default: 10 x the KD epochs")
@@ -195,6 +196,8 @@ def main() -> None:
         kwargs["train_subset"] = args.train_subset
     if args.data != "digits":
         kwargs.update(data=args.data, data_root=args.data_root)
+    if args.val_subset:
+        kwargs["val_subset"] = args.val_subset
     if args.cache_dir:
         kwargs["cache_dir"] = args.cache_dir
     steps = 12 if args.quick else args.n2n_steps
