@@ -134,6 +134,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seed-list", type=int, nargs="+", default=None, help="explicit seeds (e.g. 1 2)")
     parser.add_argument("--updates", type=int, default=10, help="policy updates per stage (5 rollouts each)")
     parser.add_argument("--train-subset", type=int, default=200, help="training images (0: all 1150)")
     parser.add_argument("--teachers", default=",".join(TEACHERS.values()))
@@ -144,6 +145,7 @@ def main() -> None:
         "--initial-only", action="store_true", help="only the untrained stage-2 sampling table"
     )
     args = parser.parse_args()
+    args.seed_list = args.seed_list if args.seed_list is not None else list(range(args.seeds))
     if args.initial_only:
         initial_shrinkage(args.inits.split(","))
         return
@@ -153,7 +155,7 @@ def main() -> None:
         kwargs["train_subset"] = args.train_subset
     rows: list[dict[str, Any]] = []
     for arch in args.teachers.split(","):
-        for seed in range(args.seeds):
+        for seed in args.seed_list:
             for init in args.inits.split(","):
                 r = run(arch, kwargs, seed, args.updates, init, args.workers)
                 rows.append(r)
@@ -186,7 +188,7 @@ def save(args: argparse.Namespace, rows: list[dict[str, Any]], kwargs: dict[str,
         args.out,
         "N2N on every teacher: >= 10x at >= 99 % relative test accuracy?",
         rows,
-        seeds=list(range(args.seeds)),
+        seeds=args.seed_list,
         budgets={"updates_per_stage": args.updates, "rollouts": 5, "env_kwargs": kwargs},
         command="python -m benchmarks.n2n_teachers " + " ".join(sys.argv[1:]),
         description="Full N2N learner per teacher, seed and shrink-policy initialisation; CPU default preset "
