@@ -93,6 +93,18 @@ def summary_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def milestones(curves: dict[int, dict[str, list[float]]], updates: tuple[int, ...] = (1, 5, 10)) -> str:
+    """Mean (over seeds) best reward of each ResNet-34 arm after the given updates and the last one."""
+    length = min(len(c["scratch"]) for c in curves.values())
+    marks = sorted({u for u in updates if u <= length} | {length})
+    parts = []
+    for u in marks:
+        scratch = statistics.fmean(c["scratch"][u - 1] for c in curves.values())
+        transfer = statistics.fmean(c["transfer"][u - 1] for c in curves.values())
+        parts.append(f"after {u}: scratch {scratch:.4f}, transfer {transfer:.4f}")
+    return f"Mean best reward over {len(curves)} seed(s) " + "; ".join(parts) + "."
+
+
 def run_seed(
     seed: int, fac18: Any, fac34: Any, updates: int, rollouts: int, workers: int, tmp: Path
 ) -> tuple[dict[str, Any], dict[str, list[float]]]:
@@ -147,6 +159,7 @@ def save(
         "after which the transfer arm's best reward is ≥ the scratch arm's final best.",
         raw=str(raw.relative_to(out.parent.parent)),
         notes=[
+            milestones(curves),
             "Mean ± sample s.d. over seeds; the reach mean is over the seeds that reached it.",
             "Shared 2-core CPU (other jobs ran at the same time); wall times are inflated.",
         ],

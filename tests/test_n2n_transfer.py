@@ -44,6 +44,18 @@ def test_seed_rows_and_summary() -> None:
         n2n_transfer.seed_row(2, [], [0.5], [0.5, 0.6], wall_s=1.0)
 
 
+def test_milestones_average_the_arms_over_seeds() -> None:
+    curves = {
+        0: {"scratch": [0.1, 0.2, 0.3], "transfer": [0.5, 0.5, 0.6]},
+        1: {"scratch": [0.3, 0.4, 0.5], "transfer": [0.7, 0.7, 0.8]},
+    }
+    text = n2n_transfer.milestones(curves, updates=(1, 10))
+    assert text == (
+        "Mean best reward over 2 seed(s) after 1: scratch 0.2000, transfer 0.6000; "
+        "after 3: scratch 0.4000, transfer 0.7000."
+    )
+
+
 def test_one_tiny_seed_end_to_end_writes_a_make_docs_result(tmp_path: Path) -> None:
     kwargs = {**TINY, "cache_dir": str(tmp_path / "teachers")}
     fac18, fac34 = n2n_search.factory("resnet18", kwargs), n2n_search.factory("resnet34", kwargs)
