@@ -346,7 +346,10 @@ def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: 
         description="Test accuracy after the same fine-tune (CE + KD, Adam + cosine) for every student; same "
         "teacher and split. Rows: method, budget (target params), params (mean), test_acc_mean, test_acc_std "
         "(sample s.d. over seeds), seeds.",
-        notes=[*n2n_notes, f"Wall time per process (min): {walls}, on the shared 2-core CPU (other jobs running)."],
+        notes=[
+            *n2n_notes,
+            f"Wall time per process (min): {walls}, on the shared 2-core CPU (other jobs running).",
+        ],
     )
     print(f"wrote {path}")
 
