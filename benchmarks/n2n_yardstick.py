@@ -257,6 +257,7 @@ def finish(parts: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """Table, JSON and figure from one or more parts (processes that ran different seeds)."""
     first = parts[0]
     teacher = {k: first[k] for k in ("teacher_params", "teacher_test_acc", "train_images", "width")}
+    teacher["data"] = first["kwargs"].get("data", "digits")
     n2n = [r for part in parts for r in part["n2n"]]
     per: dict[tuple[str, int], list[dict[str, float]]] = {}
     for part in parts:
