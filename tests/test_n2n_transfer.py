@@ -1,4 +1,5 @@
-"""Policy-transfer benchmark (issue 19, item 5): command line, bookkeeping, one tiny seed end to end."""
+"""N2N search benchmarks (issue 19): transfer command line and bookkeeping, one tiny seed end to end, and the
+per-teacher summary."""
 
 from __future__ import annotations
 
@@ -70,3 +71,24 @@ def test_one_tiny_seed_end_to_end_writes_a_make_docs_result(tmp_path: Path) -> N
     assert [r["seed"] for r in result["rows"]] == [0, "mean ± s.d. (1)"]
     assert json.loads((tmp_path / "docs" / result["raw"]).read_text())["0"] == curves
     assert "policy transfer ResNet-18 → ResNet-34" in render(load_results(out.parent), tmp_path / "docs")
+
+
+def test_per_teacher_summary_lines() -> None:
+    from benchmarks.n2n_teachers import per_teacher
+
+    def row(seed: int, comp: float, ratio: float) -> dict:
+        return {
+            "teacher": "vgg11",
+            "init": "0.5",
+            "seed": seed,
+            "compression": comp,
+            "test_acc_ratio": ratio,
+            "meets_10x": comp >= 10,
+            "meets_99": ratio >= 0.99,
+        }
+
+    (line,) = per_teacher([row(1, 12.0, 0.995), row(0, 8.0, 0.90)])
+    assert line == (
+        "vgg11 init 0.5, seeds [0, 1]: compression 10.0 ± 2.8x (8.0, 12.0), test acc / teacher 94.8 ± 6.7 % "
+        "(90.0, 99.5); >= 10x: 1/2, >= 99 %: 1/2, both: 1/2"
+    )
