@@ -129,6 +129,10 @@ def initial_shrinkage(inits: list[str], samples: int = 20) -> list[dict[str, Any
     return rows
 
 
+def _sd(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
 def per_teacher(rows: list[dict[str, Any]]) -> list[str]:
     """One line per (teacher, init): seeds, compression and test-accuracy ratio as mean ± sample s.d.
     (per-seed values in brackets), and how many seeds met >= 10x, >= 99 % and both."""
@@ -140,12 +144,12 @@ def per_teacher(rows: list[dict[str, Any]]) -> list[str]:
         rs = sorted(rs, key=lambda r: r["seed"])
         comp = np.array([r["compression"] for r in rs])
         acc = 100 * np.array([r["test_acc_ratio"] for r in rs])
-        sd = lambda a: float(a.std(ddof=1)) if len(a) > 1 else 0.0  # noqa: E731
         both = sum(bool(r["meets_10x"] and r["meets_99"]) for r in rs)
         lines.append(
             f"{teacher} init {init}, seeds {[r['seed'] for r in rs]}: compression {comp.mean():.1f} ± "
-            f"{sd(comp):.1f}x ({', '.join(f'{c:.1f}' for c in comp)}), test acc / teacher {acc.mean():.1f} ± "
-            f"{sd(acc):.1f} % ({', '.join(f'{a:.1f}' for a in acc)}); >= 10x: "
+            f"{_sd(comp):.1f}x ({', '.join(f'{c:.1f}' for c in comp)}), "
+            f"test acc / teacher {acc.mean():.1f} ± "
+            f"{_sd(acc):.1f} % ({', '.join(f'{a:.1f}' for a in acc)}); >= 10x: "
             f"{sum(bool(r['meets_10x']) for r in rs)}/{len(rs)}, >= 99 %: "
             f"{sum(bool(r['meets_99']) for r in rs)}/{len(rs)}, both: {both}/{len(rs)}"
         )
