@@ -49,7 +49,9 @@ def figure(rows: list[dict[str, Any]], n2n: list[dict], teacher: dict[str, Any],
     ax.set_xscale("log")
     ax.set_xlabel("student parameters")
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"N2N yardstick, digits ({teacher['train_images']} training images)")
+    ax.set_title(
+        f"N2N yardstick, {teacher.get('data', 'digits')} ({teacher['train_images']} training images)"
+    )
     ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -129,11 +129,39 @@ def initial_shrinkage(inits: list[str], samples: int = 20) -> list[dict[str, Any
     return rows
 
 
+def _sd(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def per_teacher(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per (teacher, init): seeds, compression and test-accuracy ratio as mean ± sample s.d.
+    (per-seed values in brackets), and how many seeds met >= 10x, >= 99 % and both."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["teacher"], str(r["init"])), []).append(r)
+    lines = []
+    for (teacher, init), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["seed"])
+        comp = np.array([r["compression"] for r in rs])
+        acc = 100 * np.array([r["test_acc_ratio"] for r in rs])
+        both = sum(bool(r["meets_10x"] and r["meets_99"]) for r in rs)
+        lines.append(
+            f"{teacher} init {init}, seeds {[r['seed'] for r in rs]}: compression {comp.mean():.1f} ± "
+            f"{_sd(comp):.1f}x ({', '.join(f'{c:.1f}' for c in comp)}), "
+            f"test acc / teacher {acc.mean():.1f} ± "
+            f"{_sd(acc):.1f} % ({', '.join(f'{a:.1f}' for a in acc)}); >= 10x: "
+            f"{sum(bool(r['meets_10x']) for r in rs)}/{len(rs)}, >= 99 %: "
+            f"{sum(bool(r['meets_99']) for r in rs)}/{len(rs)}, both: {both}/{len(rs)}"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seed-list", type=int, nargs="+", default=None, help="explicit seeds (e.g. 1 2)")
     parser.add_argument("--updates", type=int, default=10, help="policy updates per stage (5 rollouts each)")
     parser.add_argument("--train-subset", type=int, default=200, help="training images (0: all 1150)")
     parser.add_argument("--teachers", default=",".join(TEACHERS.values()))
@@ -144,6 +172,7 @@ def main() -> None:
         "--initial-only", action="store_true", help="only the untrained stage-2 sampling table"
     )
     args = parser.parse_args()
+    args.seed_list = args.seed_list if args.seed_list is not None else list(range(args.seeds))
     if args.initial_only:
         initial_shrinkage(args.inits.split(","))
         return
@@ -153,7 +182,7 @@ def main() -> None:
         kwargs["train_subset"] = args.train_subset
     rows: list[dict[str, Any]] = []
     for arch in args.teachers.split(","):
-        for seed in range(args.seeds):
+        for seed in args.seed_list:
             for init in args.inits.split(","):
                 r = run(arch, kwargs, seed, args.updates, init, args.workers)
                 rows.append(r)
@@ -176,6 +205,7 @@ def main() -> None:
             f"| {r['teacher']} | {r['seed']} | {r['init']} | {r['compression']:.2f}x | "
             f"{100 * r['test_acc_ratio']:.1f}% | {r['stage']} | {r['cause']} |"
         )
+    print("\n" + "\n".join(per_teacher(rows)))
     print(f"wrote {save(args, rows, kwargs)}")
 
 
@@ -186,7 +216,7 @@ def save(args: argparse.Namespace, rows: list[dict[str, Any]], kwargs: dict[str,
         args.out,
         "N2N on every teacher: >= 10x at >= 99 % relative test accuracy?",
         rows,
-        seeds=list(range(args.seeds)),
+        seeds=args.seed_list,
         budgets={"updates_per_stage": args.updates, "rollouts": 5, "env_kwargs": kwargs},
         command="python -m benchmarks.n2n_teachers " + " ".join(sys.argv[1:]),
         description="Full N2N learner per teacher, seed and shrink-policy initialisation; CPU default preset "

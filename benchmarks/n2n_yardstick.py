@@ -2,6 +2,7 @@
 
     python -m benchmarks.n2n_yardstick                        # low-data digits (20 images/class), 3 seeds
     python -m benchmarks.n2n_yardstick --train-subset 0       # the full digits training split
+    python -m benchmarks.n2n_yardstick --data fashion_mnist   # Fashion-MNIST (envs/data/fashion_mnist.py)
     python -m benchmarks.n2n_yardstick --quick                # tiny settings, mechanics only (minutes)
 
 Same teacher (ResNet-34, width 1/8, trained once, seed 0), same data split and the same final recipe for
@@ -166,6 +167,14 @@ def main() -> None:
         "--seed-list", default=None, help="seeds run by this process, e.g. 0,1 (default: all)"
     )
     parser.add_argument("--train-subset", type=int, default=200, help="training images (0: all 1150)")
+    parser.add_argument(
+        "--data",
+        default="digits",
+        choices=("digits", "fashion_mnist", "animal_mnist"),
+        help="data set (envs/data)",
+    )
+    parser.add_argument("--val-subset", type=int, default=None, help="validation images (default: all)")
+    parser.add_argument("--data-root", default=None, help="folder of the data files (default: the package's)")
     parser.add_argument("--n2n-steps", type=int, default=150, help="rollouts per N2N search (both stages)")
     parser.add_argument("--finetune-epochs", type=int, default=None, help="default: 10 x the KD epochs")
     parser.add_argument("--random-samples", type=int, default=5)
@@ -185,6 +194,10 @@ def main() -> None:
     kwargs: dict[str, Any] = dict(QUICK if args.quick else CPU)
     if not args.quick and args.train_subset:
         kwargs["train_subset"] = args.train_subset
+    if args.data != "digits":
+        kwargs.update(data=args.data, data_root=args.data_root)
+    if args.val_subset:
+        kwargs["val_subset"] = args.val_subset
     if args.cache_dir:
         kwargs["cache_dir"] = args.cache_dir
     steps = 12 if args.quick else args.n2n_steps
@@ -244,6 +257,7 @@ def finish(parts: list[dict[str, Any]], args: argparse.Namespace) -> None:
     """Table, JSON and figure from one or more parts (processes that ran different seeds)."""
     first = parts[0]
     teacher = {k: first[k] for k in ("teacher_params", "teacher_test_acc", "train_images", "width")}
+    teacher["data"] = first["kwargs"].get("data", "digits")
     n2n = [r for part in parts for r in part["n2n"]]
     per: dict[tuple[str, int], list[dict[str, float]]] = {}
     for part in parts:
@@ -254,6 +268,8 @@ def finish(parts: list[dict[str, Any]], args: argparse.Namespace) -> None:
     if args.quick:
         return
     suffix = "" if first["kwargs"].get("train_subset") else "_full"
+    if first["kwargs"].get("data", "digits") != "digits":
+        suffix = f"_{first['kwargs']['data']}{suffix}"
     out = args.out or str(ROOT / f"docs/results/n2n_yardstick{suffix}.json")
     save(out, rows, n2n, parts, teacher)
     figure(rows, n2n, teacher, ROOT / f"docs/figures/n2n_yardstick{suffix}.png")
@@ -314,7 +330,8 @@ def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: 
     walls = ", ".join(f"{p['wall_s'] / 60:.0f}" for p in parts)
     path = write_result(
         out,
-        f"N2N yardstick: equal-parameter baselines (ResNet-34 w{teacher['width']}, digits, "
+        f"N2N yardstick: equal-parameter baselines (ResNet-34 w{teacher['width']}, "
+        f"{first['kwargs'].get('data', 'digits')}, "
         f"{teacher['train_images']} training images)",
         rows,
         seeds=seeds,
@@ -330,7 +347,10 @@ def save(out: str, rows: list, n2n: list, parts: list[dict[str, Any]], teacher: 
         description="Test accuracy after the same fine-tune (CE + KD, Adam + cosine) for every student; same "
         "teacher and split. Rows: method, budget (target params), params (mean), test_acc_mean, test_acc_std "
         "(sample s.d. over seeds), seeds.",
-        notes=[*n2n_notes, f"Wall time per process (min): {walls}, on the shared 2-core CPU (load 15-23)."],
+        notes=[
+            *n2n_notes,
+            f"Wall time per process (min): {walls}, on the shared 2-core CPU (other jobs running).",
+        ],
     )
     print(f"wrote {path}")
 

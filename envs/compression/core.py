@@ -21,6 +21,9 @@ from envs.compression.network import build, check_and_flops
 from envs.compression.reward import DEGENERATE_REWARD, constrained_reward, n2n_reward
 from envs.compression.teachers import load_or_train_teacher
 
+#: Data sets whose loaders take ``size`` / ``channels`` (``image_size`` / ``image_channels`` below).
+RESIZABLE_DATA = ("digits", "fashion_mnist", "animal_mnist")
+
 
 @dataclass
 class CompressionConfig:
@@ -30,8 +33,8 @@ class CompressionConfig:
     width: float = 1.0  # channel multiplier of the teacher (1.0 = the paper's networks)
     data: str = "digits"
     data_root: str | None = None
-    image_size: int = 32  # digits only: upsampled side length
-    image_channels: int = 3  # digits only: 1 or 3
+    image_size: int = 32  # RESIZABLE_DATA only: resized side length
+    image_channels: int = 3  # RESIZABLE_DATA only: 1 or 3
     data_seed: int = 0  # seeds the train/val(/test) split
     train_subset: int | None = None  # seeded subset sizes (None = all)
     val_subset: int | None = None
@@ -94,7 +97,8 @@ class CompressionCore:
 
         self.cfg = cfg
         torch.set_num_threads(max(1, cfg.threads))
-        extra = {"size": cfg.image_size, "channels": cfg.image_channels} if cfg.data == "digits" else {}
+        resizable = cfg.data in RESIZABLE_DATA
+        extra = {"size": cfg.image_size, "channels": cfg.image_channels} if resizable else {}
         ds = load_dataset(cfg.data, root=cfg.data_root, seed=cfg.data_seed, **extra)
         train = ds.train.subset(cfg.train_subset, cfg.data_seed) if cfg.train_subset else ds.train
         val = ds.val.subset(cfg.val_subset, cfg.data_seed) if cfg.val_subset else ds.val

@@ -2,7 +2,9 @@
 
 ``load_dataset(name, root=None, seed=0)`` returns a :class:`~envs.data.base.ImageDataset` with fixed,
 seeded ``train`` / ``val`` / ``test`` splits. Loader modules register themselves with
-:func:`~envs.data.base.register_dataset`; the bundled default (``digits``) needs no download, the others
+:func:`~envs.data.base.register_dataset`; the bundled default (``digits``) needs no download,
+``fashion_mnist`` (Debian package ``dataset-fashion-mnist``) and ``animal_mnist`` (PyPI ``animal-mnist``)
+read the files a system or Python package installs (no download at run time either), the others
 read the standard on-disk formats at ``root`` and name what to download when a file is missing.
 """
 
@@ -21,7 +23,16 @@ from envs.data.base import (
 )
 
 #: Loader modules; each calls ``register_dataset`` on import.
-_LOADERS: tuple[str, ...] = ("digits", "cifar", "svhn", "mnist", "imagefolder", "medmnist")
+_LOADERS: tuple[str, ...] = (
+    "digits",
+    "cifar",
+    "svhn",
+    "mnist",
+    "imagefolder",
+    "medmnist",
+    "fashion_mnist",
+    "animal_mnist",
+)
 
 for _name in _LOADERS:
     try:
