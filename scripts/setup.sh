@@ -20,6 +20,17 @@ if command -v apt-get >/dev/null 2>&1 && ! ldconfig -p 2>/dev/null | grep -q lib
     libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libglx-mesa0 libgbm1 >/dev/null
 fi
 
+# 1b. Fashion-MNIST (Debian `dataset-fashion-mnist`, MIT, 31 MB): the harder offline image set of the N2N
+# yardstick (`data=fashion_mnist`, docs/n2n.md). Optional: a failure here only leaves that data set out.
+if command -v apt-get >/dev/null 2>&1 && [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 \
+    || { $SUDO apt-get update -qq >/dev/null 2>&1 \
+      && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; } \
+    || echo "note: Debian package dataset-fashion-mnist not installed; data=fashion_mnist needs data.root="
+fi
+
 # 2. Python environment.
 if [ "$VENV" != "none" ]; then
   if [ ! -x "$VENV/bin/python" ]; then "$PYTHON" -m venv "$VENV"; fi
