@@ -45,27 +45,11 @@ from envs.classifier import FitConfig, accuracy, fit
 from envs.compression import env_id
 from envs.compression.baselines import l1_prune_to, random_student, uniform_width_spec
 from envs.compression.core import CompressionCore
+from envs.compression.finetune import finetune_fit_config
 from envs.compression.network import build, count_params
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = {**SHARED_QUICK, "train_subset": 200}  # fewer images: a harder task
-
-
-def finetune_config(core: CompressionCore, n2n: N2NConfig) -> FitConfig:
-    """The N2N learner's final recipe (see :func:`envs.compression.finetune.finetune_and_report`)."""
-    c = core.cfg
-    epochs = n2n.finetune_epochs if n2n.finetune_epochs is not None else 10 * c.student_epochs
-    return FitConfig(
-        epochs,
-        n2n.finetune_lr,
-        c.student_weight_decay,
-        c.batch_size,
-        "adam",
-        True,
-        ce_weight=1.0,
-        kd_weight=n2n.finetune_kd_weight,
-        augment=c.augment,
-    )
 
 
 def tune(core: CompressionCore, model: torch.nn.Module, fit_cfg: FitConfig, seed: int) -> float:
@@ -204,7 +188,7 @@ def main() -> None:
     seeds = [int(x) for x in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
     fac = EnvFactory(EnvConfig(name="n2n-resnet34", id=env_id("removal", "resnet34"), kwargs=kwargs))
     core = fac.make(seed=0).unwrapped.core
-    fit_cfg = finetune_config(core, N2NConfig(finetune_epochs=args.finetune_epochs))
+    fit_cfg = finetune_fit_config(core, N2NConfig(finetune_epochs=args.finetune_epochs))
     print(
         f"N2N yardstick: teacher {core.teacher_params} params, test acc {core.teacher_test_acc:.4f}; "
         f"{len(core.y_train)} training images; seeds {seeds}; kwargs={kwargs}",

@@ -51,6 +51,24 @@ def _violates(c: CompressionConfig, core: CompressionCore, params: int, val_acc:
     )
 
 
+def finetune_fit_config(core: CompressionCore, cfg: Any) -> FitConfig:
+    """The final fine-tune's recipe: Adam, CE + ``cfg.finetune_kd_weight``·KD, ``cfg.finetune_epochs``
+    (default 10 × the search-time student epochs); ``cfg`` is the N2N learner's config."""
+    c = core.cfg
+    epochs = cfg.finetune_epochs if cfg.finetune_epochs is not None else 10 * c.student_epochs
+    return FitConfig(
+        epochs,
+        cfg.finetune_lr,
+        c.student_weight_decay,
+        c.batch_size,
+        "adam",
+        True,
+        ce_weight=1.0,
+        kd_weight=cfg.finetune_kd_weight,
+        augment=c.augment,
+    )
+
+
 def finetune_and_report(
     core: CompressionCore,
     candidates: list[Candidate],
@@ -69,18 +87,7 @@ def finetune_and_report(
     among them, and reported as ``unconstrained_*`` so the effect of a constraint is visible (issue 19).
     """
     c = core.cfg
-    epochs = cfg.finetune_epochs if cfg.finetune_epochs is not None else 10 * c.student_epochs
-    fit_cfg = FitConfig(
-        epochs,
-        cfg.finetune_lr,
-        c.student_weight_decay,
-        c.batch_size,
-        "adam",
-        True,
-        ce_weight=1.0,
-        kd_weight=cfg.finetune_kd_weight,
-        augment=c.augment,
-    )
+    fit_cfg = finetune_fit_config(core, cfg)
     tuned = []
     extra = [] if unconstrained is None else [unconstrained]
     todo = list(candidates[: cfg.finetune_top_k])
